@@ -1,0 +1,67 @@
+"""The hooks an elm plugin can implement.
+
+Each hook is handed a ``register`` callback; the plugin calls it once per thing it adds.
+The plugin manager records which plugin registered what and rejects duplicate names.
+A plugin is a module (or object) named by an entry point in the group ``elm``::
+
+    [project.entry-points.elm]
+    my_plugin = "my_package.plugin"
+
+and implements any of these hooks with ``@elmcore.hookimpl``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pluggy
+
+PROJECT = "elm"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def elm_register_domains(register: Callable[[type], None]) -> None:
+    """Register ``elmcore.Domain`` subclasses: ``register(MyDomain)``.
+
+    The class's ``name`` is what ``--domain`` takes; its ``Config`` model is the
+    ``domain`` section of the run config.
+    """
+
+
+@hookspec
+def elm_register_mutators(register: Callable[[type], None]) -> None:
+    """Register ``elmcore.Mutator`` subclasses: ``register(MyMutator)``; ``--mutator`` takes its name."""
+
+
+@hookspec
+def elm_register_qd_algorithms(register: Callable[[type], None]) -> None:
+    """Register ``elmcore.QDAlgorithm`` subclasses: ``register(MyArchive)``; ``--qd`` takes its name."""
+
+
+@hookspec
+def elm_register_learners(register: Callable[[type], None]) -> None:
+    """Register ``elmcore.ConditionalLearner`` subclasses: ``register(MyLearner)``."""
+
+
+@hookspec
+def elm_register_commands(register: Callable[..., None]) -> None:
+    """Add CLI commands: ``register(name, function, help=...)``.
+
+    ``function`` is a plain function whose parameters typer turns into options; it
+    appears as ``elm NAME``.
+    """
+
+
+KINDS: dict[str, str] = {
+    "domain": "elm_register_domains",
+    "mutator": "elm_register_mutators",
+    "qd": "elm_register_qd_algorithms",
+    "learner": "elm_register_learners",
+    "command": "elm_register_commands",
+}
+"""Kind of registered thing -> the hook that registers it."""
+

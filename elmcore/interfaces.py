@@ -1,0 +1,158 @@
+"""The four kinds of component a plugin can add, as abstract base classes.
+
+Every component is a class with a unique ``name``, a one-line ``description`` and a
+pydantic ``Config`` model (unknown keys are rejected). The engine builds components from
+the resolved run config and talks to them only through these methods, in batches.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from elmcore.types import (
+    ArchiveStats,
+    Child,
+    Dimension,
+    Elite,
+    Evaluation,
+    InsertResult,
+    MutationContext,
+    Parent,
+    SandboxSpec,
+)
+
+
+class PluginConfig(BaseModel):
+    """Base of every component's config: a misspelt key is an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Component(ABC):
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    Config: ClassVar[type[PluginConfig]] = PluginConfig
+
+    def __init__(self, config: PluginConfig | None = None) -> None:
+        self.config = config if config is not None else self.Config()
+
+
+class Domain(Component):
+    """A problem: seed programs, how they run in the sandbox, how their output is judged.
+
+    Split of trust: ``sandbox_spec().harness`` runs next to the untrusted program and
+    returns plain data; ``evaluate`` runs in a trusted worker and turns that data into an
+    ``Evaluation``. ``evaluate`` must treat its input as hostile (validate types, sizes,
+    finiteness) and never raise on bad data: return an INVALID evaluation with a reason.
+    """
+
+    @abstractmethod
+    def seed_programs(self) -> list[str]:
+        """Source text of the program(s) a run starts from."""
+
+    @abstractmethod
+    def behaviour_space(self) -> list[Dimension]:
+        """The default behaviour space (the QD algorithm may override bins and ranges)."""
+
+    @abstractmethod
+    def sandbox_spec(self) -> SandboxSpec:
+        """How to run a program of this domain in the sandbox."""
+
+    @abstractmethod
+    def evaluate(self, output: Any) -> Evaluation:
+        """Judge the harness output of one program (untrusted plain data)."""
+
+    def evaluate_batch(self, outputs: Sequence[Any]) -> list[Evaluation]:
+        return [self.evaluate(o) for o in outputs]
+
+    def mutation_context(self) -> MutationContext:
+        """What LLM mutators need to build prompts for this domain."""
+        return MutationContext(file_name="program.py", function_name="main")
+
+    def is_solution(self, evaluation: Evaluation) -> bool:
+        """Whether an evaluated program fully solves the task (used when comparing mutators)."""
+        return False
+
+
+class Mutator(Component):
+    """A mutation operator: one child per parent, in the parents' order.
+
+    A mutator never raises for one bad child: it returns a ``Child`` with ``program=None``
+    and outcome NO_EDIT or EDIT_FAILED and a reason. Randomness comes only from ``rng``.
+    """
+
+    def __init__(self, config: PluginConfig | None = None, context: MutationContext | None = None) -> None:
+        super().__init__(config)
+        self.context = context or MutationContext(file_name="program.py", function_name="main")
+
+    @abstractmethod
+    def mutate(self, parents: Sequence[Parent], rng: np.random.Generator) -> list[Child]:
+        """Return exactly ``len(parents)`` children."""
+
+    def close(self) -> None:
+        """Release models, connections or processes."""
+
+
+class QDAlgorithm(Component):
+    """A quality-diversity algorithm with its archive of elites.
+
+    Insertion is by batch; the status of each candidate is judged against the archive as
+    it was before the batch, and within a batch the best candidate per niche wins (ties go
+    to the earlier candidate). Everything is deterministic given the insert order, so an
+    archive can be rebuilt exactly from the run store.
+    """
+
+    def __init__(self, config: PluginConfig | None, space: Sequence[Dimension], seed: int = 0) -> None:
+        super().__init__(config)
+        self.seed = seed
+
+    @property
+    @abstractmethod
+    def dimensions(self) -> list[Dimension]:
+        """The behaviour space in use (after config overrides)."""
+
+    @property
+    @abstractmethod
+    def num_niches(self) -> int: ...
+
+    @abstractmethod
+    def niche_of(self, descriptors: Sequence[float]) -> int:
+        """Flat niche index of a descriptor."""
+
+    @abstractmethod
+    def insert(self, ids: Sequence[int], programs: Sequence[str], fitness: Sequence[float],
+               descriptors: Sequence[Sequence[float]]) -> list[InsertResult]: ...
+
+    @abstractmethod
+    def select(self, n: int, rng: np.random.Generator) -> list[Elite]:
+        """Choose ``n`` parents (with replacement). Empty archive: empty list."""
+
+    @abstractmethod
+    def elites(self) -> list[Elite]: ...
+
+    @abstractmethod
+    def stats(self) -> ArchiveStats: ...
+
+
+class ConditionalLearner(Component):
+    """A learner that writes programs conditioned on an environment (e.g. a terrain),
+    trained from rewards (e.g. PPO over an LM with a terrain embedding network)."""
+
+    @abstractmethod
+    def sample(self, conditions: Sequence[str], rng: np.random.Generator) -> list[str]:
+        """One program per condition."""
+
+    @abstractmethod
+    def update(self, conditions: Sequence[str], programs: Sequence[str], rewards: Sequence[float]) -> dict[str, float]:
+        """One learning step from scored samples; returns training statistics."""
+
+    @abstractmethod
+    def save(self, path: str) -> None: ...
+
+    @abstractmethod
+    def load(self, path: str) -> None: ...

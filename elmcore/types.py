@@ -1,0 +1,168 @@
+"""Plain data types that cross the interfaces between engine, mutators, domains and QD.
+
+Everything here is picklable plain data (strings, numbers, tuples): no live simulator
+objects, no model handles. That is what lets a run be stored, resumed and shipped
+between processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Outcome(str, Enum):
+    """What became of one candidate, from mutation through evaluation.
+
+    The classes are ordered by how far the candidate got:
+    ``NO_EDIT`` (the mutator produced nothing usable, e.g. a malformed LLM reply),
+    ``EDIT_FAILED`` (an edit was produced but does not apply, or the child does not parse),
+    ``NOT_RUNNABLE`` (the program raised, timed out, crashed or returned garbage in the sandbox),
+    ``INVALID`` (it ran, but the phenotype breaks the domain's rules),
+    ``VALID`` (evaluated: it has a fitness and behaviour descriptors).
+    """
+
+    NO_EDIT = "no_edit"
+    EDIT_FAILED = "edit_failed"
+    NOT_RUNNABLE = "not_runnable"
+    INVALID = "invalid"
+    VALID = "valid"
+
+
+class InsertStatus(str, Enum):
+    """Result of offering one candidate to an archive, judged against the archive as it
+    was before the batch (pyribs semantics). Whether it is stored is ``InsertResult.added``."""
+
+    NEW = "new"  # its niche was empty
+    IMPROVED = "improved"  # it beats the niche's elite
+    NOT_ADDED = "not_added"
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One axis of a behaviour space: values outside [low, high] go to the edge bins."""
+
+    name: str
+    low: float
+    high: float
+    bins: int
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.high > self.low:
+            raise ValueError(f"dimension {self.name!r}: high ({self.high}) must exceed low ({self.low})")
+        if self.bins < 1:
+            raise ValueError(f"dimension {self.name!r}: bins must be at least 1, got {self.bins}")
+
+
+@dataclass(frozen=True)
+class Parent:
+    """A program chosen by the QD algorithm to be mutated."""
+
+    id: int | None  # candidate id in the run store; None for a seed not yet stored
+    program: str
+    fitness: float | None = None
+
+
+@dataclass
+class Child:
+    """What a mutator returns for one parent.
+
+    ``program`` is None when the mutator could not produce a child; then ``outcome``
+    (NO_EDIT or EDIT_FAILED) and ``reason`` say why. The remaining fields keep what the
+    operator saw and said, for the run store and for fine-tuning later.
+    """
+
+    program: str | None
+    parent_id: int | None
+    operator: str
+    message: str | None = None
+    prompt: str | None = None
+    completion: str | None = None
+    diff: str | None = None
+    outcome: Outcome | None = None
+    reason: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Evaluation:
+    """The trusted verdict on one program: outcome class, and for VALID ones a fitness
+    and a behaviour descriptor (one float per dimension of the domain's space)."""
+
+    outcome: Outcome
+    fitness: float | None = None
+    descriptors: tuple[float, ...] | None = None
+    reason: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @classmethod
+    def failed(cls, outcome: Outcome, reason: str, **extras: Any) -> "Evaluation":
+        return cls(outcome=outcome, reason=reason, extras=dict(extras))
+
+    @classmethod
+    def valid(cls, fitness: float, descriptors: tuple[float, ...] | list[float], **extras: Any) -> "Evaluation":
+        return cls(outcome=Outcome.VALID, fitness=float(fitness),
+                   descriptors=tuple(float(d) for d in descriptors), extras=dict(extras))
+
+
+@dataclass(frozen=True)
+class InsertResult:
+    status: InsertStatus
+    niche: int  # flat index of the niche (grid cell or CVT centroid)
+    added: bool  # whether the candidate is now the niche's elite
+
+
+@dataclass(frozen=True)
+class Elite:
+    candidate_id: int
+    program: str
+    fitness: float
+    descriptors: tuple[float, ...]
+    niche: int
+
+
+@dataclass(frozen=True)
+class ArchiveStats:
+    niches: int  # how many niches exist
+    filled: int
+    qd_score: float  # sum over filled niches of (fitness - offset)
+    max_fitness: float | None
+    mean_fitness: float | None
+
+    @property
+    def coverage(self) -> float:
+        return self.filled / self.niches if self.niches else 0.0
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    """How a domain's programs run inside the sandbox.
+
+    ``harness`` is "module:function" of trusted code imported in the sandbox worker;
+    after the untrusted program has been executed into a fresh namespace dict, the
+    harness is called as ``harness(namespace)`` and must return JSON-serialisable data.
+    Its output is untrusted (the program may have tampered with the process) and is
+    validated by the domain before use. ``modules`` maps importable names the program may
+    use (e.g. "walk_creator") to the real module that provides them.
+    """
+
+    harness: str
+    modules: dict[str, str] = field(default_factory=dict)
+    preload: tuple[str, ...] = ()
+    timeout_s: float = 5.0
+    memory_mb: int = 512
+    max_output_bytes: int = 4_000_000
+
+
+@dataclass(frozen=True)
+class MutationContext:
+    """What a domain tells mutators about its programs (used to build LLM prompts)."""
+
+    file_name: str  # e.g. "parity.py"
+    function_name: str  # the function a program must define, e.g. "parity"
+    commit_messages: tuple[tuple[str, float], ...] = (("Changed the function.", 1.0),)
+    instruction: str = "Improve the function."
+    description: str = ""
