@@ -64,11 +64,15 @@ class Domain(Component):
         """How to run a program of this domain in the sandbox."""
 
     @abstractmethod
-    def evaluate(self, output: Any) -> Evaluation:
-        """Judge the harness output of one program (untrusted plain data)."""
+    def evaluate(self, output: Any, program: str) -> Evaluation:
+        """Judge the harness output of one program (untrusted plain data).
 
-    def evaluate_batch(self, outputs: Sequence[Any]) -> list[Evaluation]:
-        return [self.evaluate(o) for o in outputs]
+        ``program`` is the source text, for descriptors computed from the code itself
+        (``ast.parse`` is safe in the trusted process; executing the text is not).
+        """
+
+    def evaluate_batch(self, outputs: Sequence[Any], programs: Sequence[str]) -> list[Evaluation]:
+        return [self.evaluate(o, p) for o, p in zip(outputs, programs)]
 
     def mutation_context(self) -> MutationContext:
         """What LLM mutators need to build prompts for this domain."""
