@@ -1,1 +1,1 @@
-"""elm plugin."""
+"""4-Parity and Quadratic: bug-fixing domains from Appendix A of the ELM paper."""
