@@ -1,0 +1,181 @@
+"""The ``elm`` command: run, resume, inspect plugins; plugins add their own commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from elmcore.config import ConfigError, build_config
+from elmcore.engine import Engine, Progress, RunError
+from elmcore.plugins import KIND_LABELS, PluginError, get_plugin_manager
+from elmcore.store import RunStore, StoreError
+
+app = typer.Typer(name="elm", help="Evolution through Large Models: evolve Python programs with LLM mutation "
+                  "operators and quality-diversity search.", no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)
+
+USER_ERRORS = (ConfigError, PluginError, RunError, StoreError)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"elm: error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+class _ProgressPrinter:
+    """A live line on a terminal; a plain log line every few seconds otherwise (CI, pipes)."""
+
+    def __init__(self, budget: int, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+        self.bar = None
+        if self.tty and not quiet:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
+            self.bar = Bar(TextColumn("evals"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                           TextColumn("{task.fields[line]}"), transient=False)
+            self.task = self.bar.add_task("run", total=budget, line="")
+            self.bar.start()
+
+    @staticmethod
+    def line(p: Progress) -> str:
+        best = "-" if p.stats.max_fitness is None else f"{p.stats.max_fitness:.4g}"
+        return (f"{p.evals_per_s:.1f} evals/s | niches {p.stats.filled}/{p.stats.niches} | "
+                f"QD {p.stats.qd_score:.4g} | best {best} | edits ok {p.edit_ok_pct:.0f}% | "
+                f"ran {p.ran_pct:.0f}% | valid {p.valid_pct:.0f}%")
+
+    def __call__(self, p: Progress) -> None:
+        if self.quiet:
+            return
+        if self.bar is not None:
+            self.bar.update(self.task, completed=p.evals, line=self.line(p))
+        elif time.monotonic() - self.last > 5 or p.evals >= p.budget:
+            self.last = time.monotonic()
+            typer.echo(f"[{p.evals}/{p.budget}] {self.line(p)}", err=True)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _drive(engine: Engine, quiet: bool) -> None:
+    printer = _ProgressPrinter(engine.budget, quiet)
+    try:
+        stats = engine.run(printer)
+    except KeyboardInterrupt:
+        printer.stop()
+        _fail(f"interrupted; committed batches are kept: continue with `elm resume {engine.run_dir}`")
+    finally:
+        printer.stop()
+    best = "-" if stats.max_fitness is None else f"{stats.max_fitness:.6g}"
+    typer.echo(f"run {engine.run_dir}: {engine.store.count()} candidates, niches {stats.filled}/{stats.niches} "
+               f"({100 * stats.coverage:.1f}%), QD score {stats.qd_score:.6g}, best fitness {best}")
+    engine.close()
+
+
+@app.command()
+def run(
+    domain: Annotated[Optional[str], typer.Option(help="domain plugin, e.g. parity, sodarace")] = None,
+    mutator: Annotated[Optional[str], typer.Option(help="mutation operator, e.g. gp, diff, prompt, edit")] = None,
+    qd: Annotated[Optional[str], typer.Option(help="QD algorithm, e.g. map-elites, cvt-map-elites")] = None,
+    evals: Annotated[Optional[int], typer.Option(help="total candidates to produce")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="children per iteration")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="evaluation worker processes")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="random seed")] = None,
+    seed_program: Annotated[Optional[str], typer.Option(help="seed program name or .py path (domain.seed_program)")] = None,
+    terrain: Annotated[Optional[str], typer.Option(help="terrain, for domains that have them (domain.terrain)")] = None,
+    model: Annotated[Optional[str], typer.Option(help="LLM hub id or local path (mutator.model)")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible server URL (mutator.base_url)")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="config file (.yaml, .toml or .json)")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="override: SECTION.KEY=VALUE (repeatable)")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="run directory to create")] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
+) -> None:
+    """Start a run: evolve programs of a domain with a mutator and a QD algorithm."""
+    pm = get_plugin_manager()
+    shortcuts: dict[str, Any] = {
+        "domain.name": domain, "mutator.name": mutator, "qd.name": qd, "run.evals": evals,
+        "run.batch_size": batch_size, "run.workers": workers, "run.seed": seed,
+        "domain.seed_program": seed_program, "domain.terrain": terrain, "mutator.model": model,
+        "mutator.base_url": base_url}
+    resolved = build_config(pm, config, shortcuts, set_ or [])
+    if out is None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = Path("runs") / f"{resolved['domain']['name']}-{resolved['mutator']['name']}-{stamp}"
+    engine = Engine.start(out, resolved, pm)
+    if not quiet:
+        typer.echo(f"run directory: {out}", err=True)
+    _drive(engine, quiet)
+
+
+@app.command()
+def resume(
+    run_dir: Annotated[Path, typer.Argument(help="run directory made by `elm run`")],
+    evals: Annotated[Optional[int], typer.Option(help="new total budget of candidates")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="evaluation worker processes")] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
+) -> None:
+    """Continue a run from its store (also one that was killed)."""
+    engine = Engine.resume(run_dir, get_plugin_manager(), evals=evals, workers=workers)
+    _drive(engine, quiet)
+
+
+@app.command()
+def status(run_dir: Annotated[Path, typer.Argument(help="run directory")]) -> None:
+    """Show a run's progress, outcome counts and best candidate."""
+    store = RunStore.open(run_dir, readonly=True)
+    config = store.get_meta("config") or {}
+    stats = store.last_stats() or {}
+    typer.echo(f"{run_dir}: domain {config.get('domain', {}).get('name')}, mutator "
+               f"{config.get('mutator', {}).get('name')}, qd {config.get('qd', {}).get('name')}")
+    typer.echo(f"candidates {store.count()} of {config.get('run', {}).get('evals')}; "
+               f"niches filled {stats.get('filled')}; QD score {stats.get('qd_score')}; "
+               f"best {stats.get('max_fitness')}")
+    typer.echo("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(store.outcome_counts().items())))
+
+
+@app.command()
+def plugins(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """List installed plugins, what each registers, and any that failed to load."""
+    infos = get_plugin_manager().plugins()
+    if as_json:
+        typer.echo(json.dumps([i.as_dict() for i in infos], indent=2))
+        return
+    for info in infos:
+        version = f" {info.version}" if info.version else ""
+        dist = f" ({info.distribution}{version})" if info.distribution else ""
+        state = "ok" if not info.errors else "ERROR"
+        typer.echo(f"{info.name}{dist} [{state}]  {info.module}")
+        for kind, names in info.registered.items():
+            typer.echo(f"    {KIND_LABELS[kind]}: {', '.join(names)}")
+        for error in info.errors:
+            typer.echo(f"    error: {error}")
+
+
+def _add_plugin_commands() -> None:
+    pm = get_plugin_manager()
+    for name in pm.names("command"):
+        reg = pm.registration("command", name)
+        if name in {c.name for c in app.registered_commands} or name in {"run", "resume", "status", "plugins"}:
+            continue
+        app.command(name=name, help=reg.help or None)(reg.obj)
+
+
+def main() -> None:
+    """Entry point of the ``elm`` console script."""
+    _add_plugin_commands()
+    try:
+        app()
+    except USER_ERRORS as exc:
+        typer.echo(f"elm: error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

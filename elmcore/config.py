@@ -1,0 +1,161 @@
+"""Run configuration: file (YAML, TOML or JSON) + command-line overrides -> resolved config.
+
+Layout::
+
+    run:      {evals, batch_size, workers, seed}
+    domain:   {name: parity, ...the domain plugin's own keys}
+    mutator:  {name: gp, ...}
+    qd:       {name: map-elites, ...}
+
+``run`` is validated here; each component section is validated by the ``Config`` model of
+the plugin its ``name`` selects. Every error is one line naming the key and what is accepted.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from elmcore.plugins import PluginManager, UnknownComponent
+
+SECTIONS = ("run", "domain", "mutator", "qd")
+COMPONENT_KINDS = {"domain": "domain", "mutator": "mutator", "qd": "qd"}
+DEFAULT_NAMES = {"domain": "parity", "mutator": "gp", "qd": "map-elites"}
+
+
+class ConfigError(ValueError):
+    """A config problem, phrased for the user."""
+
+
+class RunSection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    evals: int = Field(10_000, ge=1, description="total candidates to produce (all outcomes count)")
+    batch_size: int = Field(64, ge=1, description="children produced and evaluated per iteration")
+    workers: int = Field(1, ge=1, description="evaluation worker processes")
+    seed: int = Field(0, ge=0, description="random seed: same config and seed give the same archive")
+
+
+def load_file(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            data = yaml.safe_load(text) or {}
+        elif path.suffix == ".toml":
+            data = tomllib.loads(text)
+        elif path.suffix == ".json":
+            data = json.loads(text)
+        else:
+            raise ConfigError(f"config file {path}: use a .yaml, .yml, .toml or .json file")
+    except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        first = str(exc).splitlines()[0]
+        raise ConfigError(f"config file {path} does not parse: {first}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping with sections {', '.join(SECTIONS)}")
+    return data
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``qd.bins=12`` -> (["qd", "bins"], 12); the value is read as a YAML scalar or list."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {text!r}: write it as SECTION.KEY=VALUE, e.g. --set qd.bins=12")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def apply_override(data: dict[str, Any], path: list[str], value: Any) -> None:
+    node = data
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {'.'.join(path)}: {part!r} is not a section")
+        node = child
+    node[path[-1]] = value
+
+
+def _unknown_key_message(where: str, key: str, accepted: list[str]) -> str:
+    close = difflib.get_close_matches(key, accepted, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return f"config key '{where}.{key}' is not accepted.{hint} Accepted keys: {', '.join(accepted) or 'none'}"
+
+
+def _validate(model: type[BaseModel], values: dict[str, Any], where: str) -> BaseModel:
+    accepted = list(model.model_fields)
+    for key in values:
+        if key not in model.model_fields:
+            raise ConfigError(_unknown_key_message(where, key, accepted))
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        field = model.model_fields.get(str(err["loc"][0])) if err["loc"] else None
+        expected = f" (expected {field.annotation!s})".replace("typing.", "") if field is not None else ""
+        raise ConfigError(f"config key '{where}.{loc}': {err['msg']}, got {err.get('input')!r}{expected}") from exc
+
+
+def resolve(data: dict[str, Any], pm: PluginManager) -> dict[str, Any]:
+    """Validate a raw config dict and fill in every default; returns plain data."""
+    for section in data:
+        if section not in SECTIONS:
+            raise ConfigError(_unknown_key_message("config", section, list(SECTIONS)).replace("'config.", "'"))
+    resolved: dict[str, Any] = {}
+    run = data.get("run") or {}
+    if not isinstance(run, dict):
+        raise ConfigError("config section 'run' must be a mapping")
+    resolved["run"] = _validate(RunSection, run, "run").model_dump()
+    for section, kind in COMPONENT_KINDS.items():
+        raw = data.get(section) or {}
+        if isinstance(raw, str):
+            raw = {"name": raw}
+        if not isinstance(raw, dict):
+            raise ConfigError(f"config section '{section}' must be a mapping with a 'name'")
+        raw = dict(raw)
+        name = raw.pop("name", DEFAULT_NAMES[section])
+        try:
+            cls = pm.get(kind, str(name))
+        except UnknownComponent as exc:
+            raise ConfigError(f"{section}.name: {exc}") from exc
+        options = _validate(cls.Config, raw, section).model_dump(mode="json")
+        resolved[section] = {"name": name, **options}
+    return resolved
+
+
+def build_config(pm: PluginManager, config_file: str | Path | None = None,
+                 shortcuts: dict[str, Any] | None = None, overrides: list[str] = ()) -> dict[str, Any]:
+    """Config file, then command-line shortcuts (``--domain`` ...), then ``--set`` overrides."""
+    data: dict[str, Any] = load_file(config_file) if config_file else {}
+    for dotted, value in (shortcuts or {}).items():
+        if value is not None:
+            path = dotted.split(".")
+            if path[-1] == "name" and isinstance(data.get(path[0]), dict) \
+                    and data[path[0]].get("name") not in (None, value):
+                data[path[0]] = {}  # another component: its options do not carry over
+            apply_override(data, path, value)
+    for text in overrides:
+        path, value = parse_override(text)
+        apply_override(data, path, value)
+    return resolve(data, pm)
+
+
+def component_options(resolved: dict[str, Any], section: str) -> dict[str, Any]:
+    options = dict(resolved[section])
+    options.pop("name")
+    return options
+
+
+def dump_yaml(resolved: dict[str, Any]) -> str:
+    return yaml.safe_dump(resolved, sort_keys=False)

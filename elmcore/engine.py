@@ -1,0 +1,232 @@
+"""The ELM loop: select -> mutate -> evaluate -> insert -> record, one batch at a time.
+
+The engine knows components only through their interfaces. Randomness for batch k comes
+from ``numpy.random.default_rng([seed, k])``, so a run is a pure function of its config,
+and a resumed run continues exactly where an uninterrupted one would have gone.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from elmcore.config import component_options, dump_yaml
+from elmcore.evaluation import WorkerPool
+from elmcore.interfaces import Domain, Mutator, QDAlgorithm
+from elmcore.plugins import PluginManager
+from elmcore.store import CandidateRecord, RunStore, StoreError
+from elmcore.types import ArchiveStats, Child, Evaluation, Outcome, Parent
+
+CONFIG_FILE = "config.yaml"
+
+
+class RunError(RuntimeError):
+    """A run cannot go on; the message says why and what to do."""
+
+
+@dataclass
+class Progress:
+    evals: int
+    budget: int
+    batch: int
+    seconds: float
+    new_evals: int  # evaluations done by this process (for the rate)
+    stats: ArchiveStats
+    counts: dict[str, int]
+
+    @property
+    def evals_per_s(self) -> float:
+        return self.new_evals / self.seconds if self.seconds > 0 else 0.0
+
+    def percent(self, *outcomes: Outcome) -> float:
+        total = sum(self.counts.values())
+        return 100.0 * sum(self.counts.get(o.value, 0) for o in outcomes) / total if total else 0.0
+
+    @property
+    def edit_ok_pct(self) -> float:
+        """% of children the mutator produced a parseable program for."""
+        return self.percent(Outcome.NOT_RUNNABLE, Outcome.INVALID, Outcome.VALID)
+
+    @property
+    def ran_pct(self) -> float:
+        """% of children whose program ran to a result in the sandbox."""
+        return self.percent(Outcome.INVALID, Outcome.VALID)
+
+    @property
+    def valid_pct(self) -> float:
+        return self.percent(Outcome.VALID)
+
+
+def build_components(resolved: dict[str, Any], pm: PluginManager) -> tuple[Domain, Mutator, QDAlgorithm]:
+    domain_cls = pm.get("domain", resolved["domain"]["name"])
+    domain = domain_cls(domain_cls.Config(**component_options(resolved, "domain")))
+    mutator_cls = pm.get("mutator", resolved["mutator"]["name"])
+    mutator = mutator_cls(mutator_cls.Config(**component_options(resolved, "mutator")),
+                          context=domain.mutation_context())
+    qd_cls = pm.get("qd", resolved["qd"]["name"])
+    qd = qd_cls(qd_cls.Config(**component_options(resolved, "qd")), space=domain.behaviour_space(),
+                seed=resolved["run"]["seed"])
+    return domain, mutator, qd
+
+
+class Engine:
+    """One run, bound to its run directory. Create with ``Engine.start`` or ``Engine.resume``."""
+
+    def __init__(self, run_dir: Path, resolved: dict[str, Any], pm: PluginManager, store: RunStore) -> None:
+        self.run_dir = Path(run_dir)
+        self.config = resolved
+        self.pm = pm
+        self.store = store
+        self.domain, self.mutator, self.qd = build_components(resolved, pm)
+        self.counts: dict[str, int] = store.outcome_counts()
+        self._rebuild_archive()
+
+    # -- construction -----------------------------------------------------------
+    @classmethod
+    def start(cls, run_dir: str | Path, resolved: dict[str, Any], pm: PluginManager) -> "Engine":
+        run_dir = Path(run_dir)
+        build_components(resolved, pm)  # fail on a bad component before creating anything
+        store = RunStore.create(run_dir)
+        store.set_meta("config", resolved)
+        store.set_meta("plugins", pm.versions())
+        store.set_meta("environment", {"python": sys.version.split()[0], "platform": platform.platform(),
+                                       "created": time.time()})
+        (run_dir / CONFIG_FILE).write_text(dump_yaml(resolved), encoding="utf-8")
+        return cls(run_dir, resolved, pm, store)
+
+    @classmethod
+    def resume(cls, run_dir: str | Path, pm: PluginManager, evals: int | None = None,
+               workers: int | None = None) -> "Engine":
+        store = RunStore.open(Path(run_dir))
+        resolved = store.get_meta("config")
+        if not resolved:
+            raise RunError(f"{run_dir} holds no run config; it was not created by `elm run`")
+        if evals is not None:
+            resolved["run"]["evals"] = evals
+        if workers is not None:
+            resolved["run"]["workers"] = workers
+        store.set_meta("config", resolved)
+        return cls(Path(run_dir), resolved, pm, store)
+
+    def _rebuild_archive(self) -> None:
+        """Re-insert every committed valid candidate, batch by batch, and check that the
+        archive decisions match what was recorded when the batch was first inserted."""
+        for batch, group in self.store.valid_by_batch():
+            ids = [g[0] for g in group]
+            results = self.qd.insert(ids, [g[1] for g in group], [g[2] for g in group], [g[3] for g in group])
+            for (cid, _, _, _, niche, entered), result in zip(group, results):
+                if result.added != entered or result.niche != niche:
+                    raise RunError(
+                        f"the archive rebuilt from {self.store.path} disagrees with the record at candidate {cid} "
+                        f"(batch {batch}): the run was made with another QD config or plugin version; "
+                        "resume it with the versions listed by `elm plugins` at the time, or start a new run")
+
+    # -- the loop -----------------------------------------------------------------
+    @property
+    def budget(self) -> int:
+        return int(self.config["run"]["evals"])
+
+    def run(self, on_progress: Callable[[Progress], None] | None = None) -> ArchiveStats:
+        run_cfg = self.config["run"]
+        seed, batch_size = int(run_cfg["seed"]), int(run_cfg["batch_size"])
+        domain_cls = type(self.domain)
+        started = time.perf_counter()
+        new_evals = 0
+        done = self.store.count()
+        if done >= self.budget:
+            return self.qd.stats()
+        pool = WorkerPool(domain_cls, component_options(self.config, "domain"), workers=int(run_cfg["workers"]))
+        try:
+            while done < self.budget:
+                batch = self.store.next_batch()
+                rng = np.random.default_rng([seed, batch])
+                t0 = time.perf_counter()
+                children = self._children(batch, min(batch_size, self.budget - done), rng)
+                t1 = time.perf_counter()
+                records = self._evaluate_and_insert(batch, done, children, pool)
+                t2 = time.perf_counter()
+                stats = self.qd.stats()
+                self.store.commit_batch(batch, records, t1 - t0, t2 - t1, {
+                    "evals": done + len(records), "filled": stats.filled, "qd_score": stats.qd_score,
+                    "max_fitness": stats.max_fitness})
+                for r in records:
+                    self.counts[r.outcome] = self.counts.get(r.outcome, 0) + 1
+                done += len(records)
+                new_evals += len(records)
+                if stats.filled == 0:
+                    reasons = "; ".join(sorted({r.reason or r.outcome for r in records}))[:400]
+                    raise RunError(f"no seed program of domain {self.domain.name!r} is valid ({reasons}); "
+                                   "fix the seed or pick another with --seed-program")
+                if on_progress:
+                    on_progress(Progress(done, self.budget, batch, time.perf_counter() - started, new_evals,
+                                         stats, dict(self.counts)))
+        finally:
+            pool.close()
+            self.mutator.close()
+        return self.qd.stats()
+
+    def _children(self, batch: int, n: int, rng: np.random.Generator) -> list[Child]:
+        if self.qd.stats().filled == 0:
+            if self.store.count() > 0:
+                raise RunError("the archive is empty although candidates were evaluated: no seed was valid; "
+                               "start a new run with another --seed-program")
+            seeds = self.domain.seed_programs()[:n]
+            return [Child(program=p, parent_id=None, operator="seed") for p in seeds]
+        elites = self.qd.select(n, rng)
+        parents = [Parent(id=e.candidate_id, program=e.program, fitness=e.fitness) for e in elites]
+        try:
+            children = self.mutator.mutate(parents, rng)
+        except Exception as exc:
+            raise RunError(f"mutator {self.mutator.name!r} failed: {type(exc).__name__}: {exc}; "
+                           "nothing of this batch was recorded") from exc
+        if len(children) != len(parents):
+            raise RunError(f"mutator {self.mutator.name!r} returned {len(children)} children for "
+                           f"{len(parents)} parents; a mutator must return one child per parent")
+        return children
+
+    def _evaluate_and_insert(self, batch: int, first_id: int, children: list[Child],
+                             pool: WorkerPool) -> list[CandidateRecord]:
+        runnable = [i for i, c in enumerate(children) if c.program is not None and c.outcome is None]
+        evaluations: dict[int, Evaluation] = dict(zip(runnable, pool.evaluate([children[i].program for i in runnable])))
+        records: list[CandidateRecord] = []
+        valid: list[int] = []
+        for i, child in enumerate(children):
+            ev = evaluations.get(i)
+            if ev is None:
+                outcome = child.outcome or Outcome.EDIT_FAILED
+                ev = Evaluation.failed(outcome, child.reason or "the mutator produced no program")
+            records.append(CandidateRecord(
+                id=first_id + i, batch=batch, parent_id=child.parent_id, operator=child.operator,
+                program=child.program, outcome=ev.outcome.value, reason=ev.reason, message=child.message,
+                prompt=child.prompt, completion=child.completion, diff=child.diff, fitness=ev.fitness,
+                descriptors=ev.descriptors, eval_seconds=ev.seconds,
+                extras={**child.meta, **ev.extras} or None))
+            if ev.outcome is Outcome.VALID:
+                if ev.fitness is None or ev.descriptors is None or not np.isfinite(ev.fitness) \
+                        or len(ev.descriptors) != len(self.qd.dimensions) \
+                        or not np.all(np.isfinite(ev.descriptors)):
+                    rec = records[-1]
+                    rec.outcome, rec.reason = Outcome.INVALID.value, (
+                        f"domain returned a valid outcome with unusable fitness {ev.fitness!r} or descriptors "
+                        f"{ev.descriptors!r} (expected {len(self.qd.dimensions)} finite numbers)")
+                    continue
+                valid.append(i)
+        if valid:
+            results = self.qd.insert([records[i].id for i in valid], [children[i].program or "" for i in valid],
+                                     [records[i].fitness for i in valid], [records[i].descriptors for i in valid])
+            for i, result in zip(valid, results):
+                records[i].niche, records[i].status, records[i].entered = result.niche, result.status.value, result.added
+        return records
+
+    def close(self) -> None:
+        self.store.close()
+
+
+__all__ = ["Engine", "Progress", "RunError", "StoreError", "build_components"]

@@ -1,0 +1,194 @@
+"""Turns program text into trusted ``Evaluation`` objects: sandbox, then domain code.
+
+``evaluate_programs`` does it in the calling process (it forks one sandbox child per
+program). ``WorkerPool`` does it in N spawned worker processes, so the engine — which may
+hold an LLM and its threads — never forks, and a crash inside trusted native code (a
+physics engine) takes down only a worker, which is replaced.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+from collections import deque
+from collections.abc import Sequence
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from elmcore.interfaces import Domain
+from elmcore.sandbox import prepare, run_in_sandbox
+from elmcore.types import Evaluation, Outcome
+
+
+def evaluate_programs(domain: Domain, programs: Sequence[str]) -> list[Evaluation]:
+    """Run each program in the sandbox and judge its output with the domain."""
+    spec = domain.sandbox_spec()
+    prepare(spec)
+    results: list[Evaluation] = []
+    for program in programs:
+        started = time.perf_counter()
+        ran = run_in_sandbox(program, spec)
+        if not ran.ok:
+            evaluation = Evaluation.failed(Outcome.NOT_RUNNABLE, ran.reason)
+        else:
+            try:
+                evaluation = domain.evaluate(ran.output, program)
+            except Exception as exc:  # a domain bug must not end a days-long run
+                evaluation = Evaluation.failed(
+                    Outcome.INVALID, f"domain {domain.name!r} failed to evaluate: {type(exc).__name__}: {exc}"[:500])
+        evaluation.seconds = time.perf_counter() - started
+        evaluation.extras.setdefault("sandbox_seconds", ran.seconds)
+        results.append(evaluation)
+    return results
+
+
+def _worker_main(conn: Connection, domain_cls: type[Domain], domain_config: dict[str, Any]) -> None:
+    domain = domain_cls(domain_cls.Config(**domain_config))
+    prepare(domain.sandbox_spec())
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, KeyboardInterrupt):
+            return
+        if message is None:
+            return
+        task_id, programs = message
+        conn.send((task_id, evaluate_programs(domain, programs)))
+
+
+class WorkerCrashed(RuntimeError):
+    pass
+
+
+class _Worker:
+    def __init__(self, ctx: Any, domain_cls: type[Domain], domain_config: dict[str, Any]) -> None:
+        self.conn, child_conn = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main, args=(child_conn, domain_cls, domain_config),
+                                   daemon=True, name="elm-eval-worker")
+        self.process.start()
+        child_conn.close()
+        self.task: tuple[int, list[int], list[str]] | None = None
+        self.tasks_done = 0
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        if not self.conn.poll(timeout):
+            raise WorkerCrashed("evaluation worker did not start within "
+                                f"{timeout:.0f} s (exit code {self.process.exitcode})")
+        try:
+            self.conn.recv()
+        except EOFError as exc:
+            raise WorkerCrashed(f"evaluation worker failed to start (exit code {self.process.exitcode}); "
+                                "run with --workers 1 and check the domain config") from exc
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except (OSError, BrokenPipeError):
+            pass
+        self.process.join(timeout=2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=2)
+        self.conn.close()
+
+
+class WorkerPool:
+    """N evaluation workers, each holding a domain instance, fed chunks of programs.
+
+    Chunks are handed out as workers become free. If a worker dies mid-chunk, the chunk's
+    programs are retried one at a time in a fresh worker, so one program that crashes
+    trusted code is isolated and recorded as NOT_RUNNABLE while the others are evaluated.
+    Workers are replaced after ``max_tasks`` chunks to bound memory growth.
+    """
+
+    def __init__(self, domain_cls: type[Domain], domain_config: dict[str, Any], workers: int = 1,
+                 max_tasks: int = 500) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self._ctx = mp.get_context("spawn")
+        self._domain_cls = domain_cls
+        self._domain_config = dict(domain_config)
+        self._max_tasks = max_tasks
+        self._workers = [self._spawn() for _ in range(workers)]
+        for worker in self._workers:
+            worker.wait_ready()
+        self._task_ids = 0
+        self.crashes = 0
+        self.recycled = 0
+
+    @property
+    def size(self) -> int:
+        return len(self._workers)
+
+    def worker_pids(self) -> list[int]:
+        return [w.process.pid for w in self._workers if w.process.pid is not None]
+
+    def _spawn(self) -> _Worker:
+        return _Worker(self._ctx, self._domain_cls, self._domain_config)
+
+    def _replace(self, worker: _Worker) -> _Worker:
+        worker.stop()
+        fresh = self._spawn()
+        fresh.wait_ready()
+        self._workers[self._workers.index(worker)] = fresh
+        return fresh
+
+    def evaluate(self, programs: Sequence[str]) -> list[Evaluation]:
+        results: list[Evaluation | None] = [None] * len(programs)
+        if not programs:
+            return []
+        chunk = max(1, min(16, -(-len(programs) // (len(self._workers) * 4))))
+        queue: deque[tuple[list[int], bool]] = deque(
+            (list(range(i, min(i + chunk, len(programs)))), False) for i in range(0, len(programs), chunk))
+        busy: dict[Connection, _Worker] = {}
+        while queue or busy:
+            for worker in list(self._workers):
+                if not queue:
+                    break
+                if worker.task is None:
+                    indices, retry = queue.popleft()
+                    self._task_ids += 1
+                    worker.task = (self._task_ids, indices, ["retry"] if retry else [])
+                    try:
+                        worker.conn.send((self._task_ids, [programs[i] for i in indices]))
+                    except (OSError, BrokenPipeError):
+                        pass  # noticed as EOF below
+                    busy[worker.conn] = worker
+            for conn in wait(list(busy)):
+                worker = busy.pop(conn)  # type: ignore[index]
+                assert worker.task is not None
+                task_id, indices, flags = worker.task
+                worker.task = None
+                try:
+                    got_id, evaluations = conn.recv()  # type: ignore[union-attr]
+                except (EOFError, OSError):
+                    self.crashes += 1
+                    code = worker.process.exitcode
+                    self._replace(worker)
+                    if flags or len(indices) == 1:
+                        for i in indices:
+                            results[i] = Evaluation.failed(
+                                Outcome.NOT_RUNNABLE, f"evaluation worker crashed on this program (exit code {code})")
+                    else:
+                        queue.extendleft(([i], True) for i in reversed(indices))
+                    continue
+                for i, evaluation in zip(indices, evaluations):
+                    results[i] = evaluation
+                worker.tasks_done += 1
+                if worker.tasks_done >= self._max_tasks:
+                    self.recycled += 1
+                    self._replace(worker)
+        return [r for r in results if r is not None]
+
+    def close(self) -> None:
+        for worker in self._workers:
+            worker.stop()
+        self._workers = []
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,253 @@
+"""The run store: every candidate of a run, its lineage and outcome, in SQLite (WAL).
+
+A batch is committed in one transaction, so a run killed at any moment holds whole
+batches only; candidate ids are consecutive in commit order, so a resumed run assigns
+the same ids to the same work and nothing is stored twice (the primary key refuses it).
+The store plus the resolved config is all a run needs to resume or to feed fine-tuning.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+STORE_FILE = "store.sqlite"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS candidates (
+    id INTEGER PRIMARY KEY,
+    batch INTEGER NOT NULL,
+    parent_id INTEGER,
+    operator TEXT NOT NULL,
+    message TEXT,
+    prompt TEXT,
+    completion TEXT,
+    diff TEXT,
+    program TEXT,
+    outcome TEXT NOT NULL,
+    reason TEXT,
+    fitness REAL,
+    descriptors TEXT,
+    niche INTEGER,
+    status TEXT,
+    entered INTEGER NOT NULL DEFAULT 0,
+    eval_seconds REAL,
+    extras TEXT,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS candidates_batch ON candidates(batch);
+CREATE INDEX IF NOT EXISTS candidates_niche ON candidates(niche) WHERE entered = 1;
+CREATE TABLE IF NOT EXISTS batches (
+    batch INTEGER PRIMARY KEY,
+    first_id INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    generate_seconds REAL,
+    evaluate_seconds REAL,
+    stats TEXT,
+    finished REAL NOT NULL
+);
+"""
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+@dataclass
+class CandidateRecord:
+    """One row of the ``candidates`` table."""
+
+    id: int
+    batch: int
+    parent_id: int | None
+    operator: str
+    program: str | None
+    outcome: str
+    reason: str | None = None
+    message: str | None = None
+    prompt: str | None = None
+    completion: str | None = None
+    diff: str | None = None
+    fitness: float | None = None
+    descriptors: tuple[float, ...] | None = None
+    niche: int | None = None
+    status: str | None = None
+    entered: bool = False
+    eval_seconds: float | None = None
+    extras: dict[str, Any] | None = None
+
+
+_COLUMNS = ("id", "batch", "parent_id", "operator", "message", "prompt", "completion", "diff", "program",
+            "outcome", "reason", "fitness", "descriptors", "niche", "status", "entered", "eval_seconds",
+            "extras", "created")
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+class RunStore:
+    """SQLite store of one run directory. Use ``RunStore.create`` or ``RunStore.open``."""
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        self.path = Path(path)
+        uri = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
+        try:
+            self._db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+            if not readonly:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open run store {self.path}: {exc}. "
+                             "Check that the run directory exists, is writable and has free space.") from exc
+
+    @classmethod
+    def create(cls, run_dir: Path) -> "RunStore":
+        run_dir = Path(run_dir)
+        path = run_dir / STORE_FILE
+        if path.exists():
+            raise StoreError(f"{run_dir} already holds a run; continue it with `elm resume {run_dir}` "
+                             "or choose another --out")
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create run directory {run_dir}: {exc.strerror}") from exc
+        store = cls(path)
+        store.set_meta("schema_version", SCHEMA_VERSION)
+        return store
+
+    @classmethod
+    def open(cls, run_dir: Path, readonly: bool = False) -> "RunStore":
+        path = Path(run_dir) / STORE_FILE
+        if not path.is_file():
+            raise StoreError(f"{run_dir} is not a run directory (no {STORE_FILE}); start one with `elm run --out DIR`")
+        return cls(path, readonly=readonly)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- meta ---------------------------------------------------------------------
+    def set_meta(self, key: str, value: Any) -> None:
+        self._write("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value)))
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def _write(self, sql: str, params: Sequence[Any]) -> None:
+        try:
+            self._db.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write to run store {self.path}: {exc}") from exc
+
+    # -- batches ------------------------------------------------------------------
+    def next_batch(self) -> int:
+        row = self._db.execute("SELECT MAX(batch) FROM batches").fetchone()
+        return 0 if row[0] is None else row[0] + 1
+
+    def count(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM candidates").fetchone()[0]
+
+    def commit_batch(self, batch: int, records: Sequence[CandidateRecord], generate_seconds: float,
+                     evaluate_seconds: float, stats: dict[str, Any]) -> None:
+        """Write a whole batch atomically; it is either all there or not at all."""
+        now = time.time()
+        rows = [(
+            r.id, r.batch, r.parent_id, r.operator, r.message, r.prompt, r.completion, r.diff, r.program,
+            r.outcome, r.reason, _finite_or_none(r.fitness),
+            json.dumps(list(r.descriptors)) if r.descriptors is not None else None,
+            r.niche, r.status, int(r.entered), r.eval_seconds,
+            json.dumps(r.extras, default=str) if r.extras else None, now,
+        ) for r in records]
+        first_id = records[0].id if records else self.count()
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                f"INSERT INTO candidates({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})", rows)
+            self._db.execute(
+                "INSERT INTO batches(batch, first_id, size, generate_seconds, evaluate_seconds, stats, finished) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (batch, first_id, len(records), generate_seconds, evaluate_seconds, json.dumps(stats), now))
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise StoreError(f"cannot commit batch {batch} to {self.path}: {exc}. Nothing of this batch was "
+                             "written; free disk space or fix permissions, then `elm resume`.") from exc
+
+    def last_stats(self) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT stats FROM batches ORDER BY batch DESC LIMIT 1").fetchone()
+        return json.loads(row[0]) if row else None
+
+    # -- reading ------------------------------------------------------------------
+    def valid_by_batch(self) -> Iterator[tuple[int, list[tuple[int, str, float, tuple[float, ...], int | None, bool]]]]:
+        """Valid candidates grouped by batch, in commit order: what rebuilds an archive."""
+        current: int | None = None
+        group: list[tuple[int, str, float, tuple[float, ...], int | None, bool]] = []
+        cursor = self._db.execute(
+            "SELECT batch, id, program, fitness, descriptors, niche, entered FROM candidates "
+            "WHERE outcome = 'valid' ORDER BY id")
+        for batch, cid, program, fitness, descriptors, niche, entered in cursor:
+            if current is not None and batch != current:
+                yield current, group
+                group = []
+            current = batch
+            group.append((cid, program, fitness, tuple(json.loads(descriptors)), niche, bool(entered)))
+        if current is not None:
+            yield current, group
+
+    def get(self, candidate_id: int) -> CandidateRecord | None:
+        cursor = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM candidates WHERE id = ?", (candidate_id,))
+        row = cursor.fetchone()
+        return self._record(row) if row else None
+
+    def elite_ids(self) -> dict[int, int]:
+        """niche -> id of the candidate that entered it last (the current elite)."""
+        rows = self._db.execute(
+            "SELECT niche, MAX(id) FROM candidates WHERE entered = 1 GROUP BY niche").fetchall()
+        return {niche: cid for niche, cid in rows}
+
+    def best(self) -> CandidateRecord | None:
+        row = self._db.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM candidates WHERE outcome = 'valid' "
+            "ORDER BY fitness DESC, id ASC LIMIT 1").fetchone()
+        return self._record(row) if row else None
+
+    def elite_in_niche(self, niche: int) -> CandidateRecord | None:
+        row = self._db.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM candidates WHERE entered = 1 AND niche = ? "
+            "ORDER BY id DESC LIMIT 1", (niche,)).fetchone()
+        return self._record(row) if row else None
+
+    def outcome_counts(self) -> dict[str, int]:
+        return dict(self._db.execute("SELECT outcome, COUNT(*) FROM candidates GROUP BY outcome").fetchall())
+
+    def iter_candidates(self, where: str = "", params: Sequence[Any] = ()) -> Iterator[CandidateRecord]:
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM candidates"
+        if where:
+            sql += f" WHERE {where}"
+        for row in self._db.execute(sql + " ORDER BY id", params):
+            yield self._record(row)
+
+    @staticmethod
+    def _record(row: Sequence[Any]) -> CandidateRecord:
+        data = dict(zip(_COLUMNS, row))
+        data.pop("created")
+        data["entered"] = bool(data["entered"])
+        if data["descriptors"] is not None:
+            data["descriptors"] = tuple(json.loads(data["descriptors"]))
+        if data["extras"] is not None:
+            data["extras"] = json.loads(data["extras"])
+        return CandidateRecord(**data)
