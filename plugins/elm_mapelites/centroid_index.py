@@ -1,0 +1,86 @@
+"""Exact nearest-centroid lookup in the unit cube, sped up by a coarse bucket grid.
+
+Each bucket of a coarse grid over [0, 1]^d keeps the centroids that can be nearest to some
+point inside it (those no farther from the bucket than the bucket's worst-case nearest
+distance), so a point is compared with a few dozen centroids instead of all of them. The
+answer is the same as a full scan (`kmeans.nearest_centroid`), ties included: distances are
+summed in the same order and candidates are kept in index order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from elm_mapelites.kmeans import nearest_centroid
+
+MAX_BUCKETS = 4096
+BOUND_CHUNK_ELEMENTS = 1 << 20
+# Slack on the pruning bound, far above rounding error, so a borderline centroid is kept.
+BOUND_SLACK = 1e-9
+
+
+class CentroidIndex:
+    """Nearest centroid of points in [0, 1]^d (lowest index on ties)."""
+
+    def __init__(self, centroids: np.ndarray) -> None:
+        self.centroids = np.ascontiguousarray(centroids, dtype=np.float64)
+        k, d = self.centroids.shape
+        per_dim = int(np.floor(MAX_BUCKETS ** (1.0 / d) + 1e-9))
+        self._per_dim = per_dim
+        self._table: np.ndarray | None = None
+        if per_dim >= 2:
+            table = self._candidate_table(per_dim)
+            # Pruning that keeps more than a quarter of the centroids is not worth the gathers.
+            if table.shape[1] * 4 <= k:
+                self._table = table
+        # Coordinates per dimension with an extra row at +inf that pads the candidate lists.
+        padded = np.vstack([self.centroids, np.full((1, d), np.inf)])
+        self._columns = [np.ascontiguousarray(padded[:, j]) for j in range(d)]
+        self._strides = per_dim ** np.arange(d - 1, -1, -1, dtype=np.int64)
+
+    @property
+    def candidates_per_bucket(self) -> int:
+        """Centroids compared per point (all of them when bucketing does not pay)."""
+        return self._table.shape[1] if self._table is not None else self.centroids.shape[0]
+
+    def _candidate_table(self, per_dim: int) -> np.ndarray:
+        k, d = self.centroids.shape
+        cells = np.stack(np.unravel_index(np.arange(per_dim ** d), (per_dim,) * d), axis=1)
+        lows, highs = cells / per_dim, (cells + 1) / per_dim
+        masks = []
+        rows = max(1, BOUND_CHUNK_ELEMENTS // (k * d))
+        for start in range(0, len(cells), rows):
+            lo = lows[start:start + rows, None, :]
+            hi = highs[start:start + rows, None, :]
+            c = self.centroids[None, :, :]
+            gap = np.maximum(np.maximum(lo - c, c - hi), 0.0)
+            near = np.einsum("bkd,bkd->bk", gap, gap)
+            reach = np.maximum(np.abs(c - lo), np.abs(c - hi))
+            far = np.einsum("bkd,bkd->bk", reach, reach)
+            bound = far.min(axis=1, keepdims=True) * (1 + BOUND_SLACK) + BOUND_SLACK
+            masks.append(near <= bound)
+        mask = np.concatenate(masks)
+        counts = mask.sum(axis=1)
+        table = np.full((len(cells), int(counts.max())), k, dtype=np.int64)
+        bucket, centroid = np.nonzero(mask)  # row-major: centroids ascending within a bucket
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        table[bucket, np.arange(bucket.size) - starts[bucket]] = centroid
+        return table
+
+    def nearest(self, points: np.ndarray) -> np.ndarray:
+        """Index of the nearest centroid for each row of ``points`` (already in [0, 1]^d)."""
+        if self._table is None:
+            return nearest_centroid(points, self.centroids)
+        n, d = points.shape
+        cells = np.floor(points * self._per_dim)
+        np.clip(cells, 0, self._per_dim - 1, out=cells)
+        candidates = self._table[cells.astype(np.int64) @ self._strides]
+        acc = self._columns[0][candidates]
+        np.subtract(points[:, 0:1], acc, out=acc)
+        np.multiply(acc, acc, out=acc)
+        for j in range(1, d):
+            tmp = self._columns[j][candidates]
+            np.subtract(points[:, j:j + 1], tmp, out=tmp)
+            np.multiply(tmp, tmp, out=tmp)
+            np.add(acc, tmp, out=acc)
+        return candidates[np.arange(n), np.argmin(acc, axis=1)]
