@@ -1,1 +1,1 @@
-"""elm plugin."""
+"""Genetic-programming mutation of Python source through its syntax tree."""

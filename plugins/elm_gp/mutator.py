@@ -1,0 +1,92 @@
+"""The "gp" mutator: one AST point-mutation child per parent, with its diff and edit list."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from elmcore import Child, Mutator, Outcome, Parent, PluginConfig
+from elm_gp.ast_mutation import EDIT_KINDS, MutationFailed, MutationSettings, mutate_source
+
+OPERATOR_NAME = "gp"
+
+
+class GPConfig(PluginConfig):
+    """Settings of the ``gp`` mutator (the ``mutator`` section of a run config)."""
+
+    rate: float = Field(0.1, description="probability that each mutable site is edited (at least one always is)")
+    kinds: list[str] = Field(list(EDIT_KINDS), description=f"edit kinds to use, from {', '.join(EDIT_KINDS)}")
+    int_step: int = Field(2, description="an integer constant moves by 1..int_step, up or down")
+    float_sigma: float = Field(0.5, description="a float constant gets Gaussian noise of sd float_sigma * max(1, |value|)")
+    builtin_rate: float = Field(0.05, description="probability that a replaced name becomes a builtin (abs, len, ...)")
+    max_program_chars: int = Field(100_000, description="parents longer than this are not mutated")
+
+    @field_validator("rate")
+    @classmethod
+    def _rate_is_probability(cls, rate: float) -> float:
+        if not 0.0 < rate <= 1.0:
+            raise ValueError(f"rate must be in (0, 1], got {rate}")
+        return rate
+
+    @field_validator("builtin_rate")
+    @classmethod
+    def _builtin_rate_is_probability(cls, builtin_rate: float) -> float:
+        if not 0.0 <= builtin_rate <= 1.0:
+            raise ValueError(f"builtin_rate must be in [0, 1], got {builtin_rate}")
+        return builtin_rate
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, kinds: list[str]) -> list[str]:
+        unknown = [k for k in kinds if k not in EDIT_KINDS]
+        if unknown or not kinds:
+            raise ValueError(f"kinds must be a non-empty list from {', '.join(EDIT_KINDS)}; got {kinds}")
+        return kinds
+
+    @field_validator("int_step", "max_program_chars")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"must be at least 1, got {value}")
+        return value
+
+    @field_validator("float_sigma")
+    @classmethod
+    def _positive_sigma(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError(f"float_sigma must be positive, got {value}")
+        return value
+
+    def settings(self) -> MutationSettings:
+        return MutationSettings(rate=self.rate, kinds=tuple(dict.fromkeys(self.kinds)), int_step=self.int_step,
+                                float_sigma=self.float_sigma, builtin_rate=self.builtin_rate,
+                                max_program_chars=self.max_program_chars)
+
+
+class GPMutator(Mutator):
+    name = OPERATOR_NAME
+    description = "GP point mutation through the syntax tree: names, constants, operators, statements"
+    Config = GPConfig
+    config: GPConfig
+
+    def mutate(self, parents: Sequence[Parent], rng: np.random.Generator) -> list[Child]:
+        settings = self.config.settings()
+        return [self._mutate_one(parent, rng, settings) for parent in parents]
+
+    def _mutate_one(self, parent: Parent, rng: np.random.Generator, settings: MutationSettings) -> Child:
+        try:
+            result = mutate_source(parent.program, rng, settings)
+        except MutationFailed as exc:
+            outcome = Outcome.NO_EDIT if exc.no_edit else Outcome.EDIT_FAILED
+            return Child(program=None, parent_id=parent.id, operator=OPERATOR_NAME, outcome=outcome, reason=str(exc))
+        return Child(program=result.program, parent_id=parent.id, operator=OPERATOR_NAME,
+                     message="; ".join(result.edits), diff=self._diff(parent.program, result.program),
+                     meta={"edits": list(result.edits)})
+
+    def _diff(self, before: str, after: str) -> str:
+        name = self.context.file_name
+        return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                            fromfile=f"a/{name}", tofile=f"b/{name}"))
