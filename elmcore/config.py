@@ -119,8 +119,6 @@ def resolve(data: dict[str, Any], pm: PluginManager) -> dict[str, Any]:
     resolved["run"] = _validate(RunSection, run, "run").model_dump()
     for section, kind in COMPONENT_KINDS.items():
         raw = data.get(section) or {}
-        if isinstance(raw, str):
-            raw = {"name": raw}
         if not isinstance(raw, dict):
             raise ConfigError(f"config section '{section}' must be a mapping with a 'name'")
         raw = dict(raw)
@@ -138,6 +136,9 @@ def build_config(pm: PluginManager, config_file: str | Path | None = None,
                  shortcuts: dict[str, Any] | None = None, overrides: list[str] = ()) -> dict[str, Any]:
     """Config file, then command-line shortcuts (``--domain`` ...), then ``--set`` overrides."""
     data: dict[str, Any] = load_file(config_file) if config_file else {}
+    for section in COMPONENT_KINDS:
+        if isinstance(data.get(section), str):  # "mutator: gp" is short for "mutator: {name: gp}"
+            data[section] = {"name": data[section]}
     for dotted, value in (shortcuts or {}).items():
         if value is not None:
             path = dotted.split(".")

@@ -142,7 +142,7 @@ class PluginManager:
         for kind, hook_name in hookspecs.KINDS.items():
             hook = getattr(self._pm.hook, hook_name)
             # call each implementation alone so one failing plugin is isolated
-            for impl in reversed(hook.get_hookimpls()):
+            for impl in hook.get_hookimpls():  # in registration order: first come, first served
                 info = self._infos[impl.plugin_name]
                 try:
                     impl.function(register=self._make_register(kind, impl.plugin_name))

@@ -15,6 +15,7 @@ What this promises and what it does not is written down in docs/sandbox.md.
 from __future__ import annotations
 
 import builtins
+import faulthandler
 import importlib
 import json
 import os
@@ -174,6 +175,7 @@ def _child(program: str, spec: SandboxSpec, harness: Callable[..., Any], modules
     code = 0
     try:
         os.setsid()
+        faulthandler.disable()  # its dumps would go to the caller's stderr
         _limit(spec, workdir)
         sys.modules.update(modules)
         namespace: dict[str, Any] = {"__name__": "__elm_program__", "__builtins__": builtins}
@@ -226,6 +228,7 @@ def _limit(spec: SandboxSpec, workdir: str) -> None:
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.close(devnull)
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - the child exits, never closes
     os.chdir(workdir)
     if os.geteuid() == 0:  # root ignores most limits: become nobody
         os.chown(workdir, UNPRIVILEGED_UID, UNPRIVILEGED_UID)

@@ -1,0 +1,79 @@
+"""Tiny components for core tests: a domain whose programs return a number, and a mutator
+that rewrites that number. Importable by spawned workers (pytest puts this folder on sys.path)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from elmcore import Child, Dimension, Domain, Evaluation, Mutator, Outcome, PluginConfig, SandboxSpec, hookimpl
+
+
+def harness(namespace):
+    return namespace["value"]()
+
+
+class NumberDomain(Domain):
+    """Programs define value(); fitness is -|value - 7|, the descriptor is the value."""
+
+    name = "number"
+    description = "toy domain for tests"
+
+    class Config(PluginConfig):
+        start: float = 0.0
+        timeout_s: float = 2.0
+
+    def seed_programs(self):
+        return [f"def value():\n    return {self.config.start}\n"]
+
+    def behaviour_space(self):
+        return [Dimension("value", -20.0, 20.0, 40)]
+
+    def sandbox_spec(self):
+        return SandboxSpec(harness="toys:harness", timeout_s=self.config.timeout_s, memory_mb=256)
+
+    def evaluate(self, output, program):
+        if isinstance(output, bool) or not isinstance(output, (int, float)):
+            return Evaluation.failed(Outcome.INVALID, f"value() returned {type(output).__name__}, not a number")
+        return Evaluation.valid(-abs(output - 7.0), (float(output),))
+
+
+class ShiftMutator(Mutator):
+    """Adds a random integer step to the number in the program; every 5th child is broken."""
+
+    name = "shift"
+
+    class Config(PluginConfig):
+        step: int = 3
+
+    def mutate(self, parents, rng):
+        children = []
+        for parent in parents:
+            match = re.search(r"return (-?[0-9.]+)", parent.program)
+            if match is None:
+                children.append(Child(None, parent.id, self.name, outcome=Outcome.EDIT_FAILED, reason="no number"))
+                continue
+            new = float(match.group(1)) + int(rng.integers(-self.config.step, self.config.step + 1))
+            kind = int(rng.integers(0, 5))
+            body = f"return {new}" if kind else "return undefined_name"
+            children.append(Child(parent.program.replace(match.group(0), body), parent.id, self.name,
+                                  message=f"shift to {new}"))
+        return children
+
+
+class ToyPlugin:
+    @hookimpl
+    def elm_register_domains(self, register):
+        register(NumberDomain)
+
+    @hookimpl
+    def elm_register_mutators(self, register):
+        register(ShiftMutator)
+
+
+toy_plugin = ToyPlugin()
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
