@@ -28,14 +28,14 @@ class GPConfig(PluginConfig):
     @classmethod
     def _rate_is_probability(cls, rate: float) -> float:
         if not 0.0 < rate <= 1.0:
-            raise ValueError(f"rate must be in (0, 1], got {rate}")
+            raise ValueError("rate must be in (0, 1]")
         return rate
 
     @field_validator("builtin_rate")
     @classmethod
     def _builtin_rate_is_probability(cls, builtin_rate: float) -> float:
         if not 0.0 <= builtin_rate <= 1.0:
-            raise ValueError(f"builtin_rate must be in [0, 1], got {builtin_rate}")
+            raise ValueError("builtin_rate must be in [0, 1]")
         return builtin_rate
 
     @field_validator("kinds")
@@ -50,14 +50,14 @@ class GPConfig(PluginConfig):
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:
-            raise ValueError(f"must be at least 1, got {value}")
+            raise ValueError("must be at least 1")
         return value
 
     @field_validator("float_sigma")
     @classmethod
     def _positive_sigma(cls, value: float) -> float:
         if not value > 0:
-            raise ValueError(f"float_sigma must be positive, got {value}")
+            raise ValueError("float_sigma must be positive")
         return value
 
     def settings(self) -> MutationSettings:
