@@ -14,7 +14,6 @@ import numpy as np
 from elm_mapelites.kmeans import nearest_centroid
 
 MAX_BUCKETS = 4096
-BOUND_CHUNK_ELEMENTS = 1 << 20
 # Slack on the pruning bound, far above rounding error, so a borderline centroid is kept.
 BOUND_SLACK = 1e-9
 
@@ -45,23 +44,23 @@ class CentroidIndex:
 
     def _candidate_table(self, per_dim: int) -> np.ndarray:
         k, d = self.centroids.shape
-        cells = np.stack(np.unravel_index(np.arange(per_dim ** d), (per_dim,) * d), axis=1)
-        lows, highs = cells / per_dim, (cells + 1) / per_dim
+        edges = np.arange(per_dim + 1) / per_dim
+        lo, hi = edges[:-1, None], edges[1:, None]  # (per_dim, 1) bucket bounds along one axis
+        # Squared distances along one axis, (per_dim, k) per dimension: from a bucket's slab to a
+        # centroid at the nearest point (gap) and at the farthest point (reach).
+        gap = [np.maximum(np.maximum(lo - c, c - hi), 0.0) ** 2 for c in self.centroids.T]
+        reach = [np.maximum(np.abs(c - lo), np.abs(c - hi)) ** 2 for c in self.centroids.T]
         masks = []
-        rows = max(1, BOUND_CHUNK_ELEMENTS // (k * d))
-        for start in range(0, len(cells), rows):
-            lo = lows[start:start + rows, None, :]
-            hi = highs[start:start + rows, None, :]
-            c = self.centroids[None, :, :]
-            gap = np.maximum(np.maximum(lo - c, c - hi), 0.0)
-            near = np.einsum("bkd,bkd->bk", gap, gap)
-            reach = np.maximum(np.abs(c - lo), np.abs(c - hi))
-            far = np.einsum("bkd,bkd->bk", reach, reach)
+        for first in range(per_dim):  # one slab of buckets at a time bounds the memory
+            near, far = gap[0][first][None, :], reach[0][first][None, :]
+            for j in range(1, d):
+                near = (near[:, None, :] + gap[j][None, :, :]).reshape(-1, k)
+                far = (far[:, None, :] + reach[j][None, :, :]).reshape(-1, k)
             bound = far.min(axis=1, keepdims=True) * (1 + BOUND_SLACK) + BOUND_SLACK
             masks.append(near <= bound)
-        mask = np.concatenate(masks)
+        mask = np.concatenate(masks)  # buckets in row-major order, as ``nearest`` numbers them
         counts = mask.sum(axis=1)
-        table = np.full((len(cells), int(counts.max())), k, dtype=np.int64)
+        table = np.full((mask.shape[0], int(counts.max())), k, dtype=np.int64)
         bucket, centroid = np.nonzero(mask)  # row-major: centroids ascending within a bucket
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         table[bucket, np.arange(bucket.size) - starts[bucket]] = centroid
