@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -43,19 +44,31 @@ def evaluate_programs(domain: Domain, programs: Sequence[str]) -> list[Evaluatio
     return results
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when the engine dies (e.g. SIGKILL), so none is left behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _worker_main(conn: Connection, domain_cls: type[Domain], domain_config: dict[str, Any]) -> None:
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the engine's to handle
     domain = domain_cls(domain_cls.Config(**domain_config))
     prepare(domain.sandbox_spec())
-    conn.send(("ready", os.getpid()))
-    while True:
-        try:
+    try:
+        conn.send(("ready", os.getpid()))
+        while True:
             message = conn.recv()
-        except (EOFError, KeyboardInterrupt):
-            return
-        if message is None:
-            return
-        task_id, programs = message
-        conn.send((task_id, evaluate_programs(domain, programs)))
+            if message is None:
+                return
+            task_id, programs = message
+            conn.send((task_id, evaluate_programs(domain, programs)))
+    except (EOFError, OSError):  # the engine went away
+        return
 
 
 class WorkerCrashed(RuntimeError):

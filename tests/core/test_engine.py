@@ -1,0 +1,150 @@
+"""Whole runs: the loop, the store, determinism, resume after SIGKILL, clear failures."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from elmcore.config import build_config
+from elmcore.engine import Engine, RunError
+from elmcore.plugins import PluginManager
+from elmcore.store import RunStore, StoreError
+from toys import ToyPlugin
+
+
+@pytest.fixture(scope="module")
+def pm():
+    return PluginManager(plugins=[("toys", ToyPlugin())]).load()
+
+
+def toy_config(pm, **run):
+    overrides = [f"run.{k}={v}" for k, v in {"evals": 300, "batch_size": 25, **run}.items()]
+    return build_config(pm, shortcuts={"domain.name": "number", "mutator.name": "shift"}, overrides=overrides)
+
+
+def rows(run_dir):
+    db = sqlite3.connect(run_dir / "store.sqlite")
+    return db.execute("SELECT id, batch, parent_id, program, outcome, fitness, niche, entered FROM candidates "
+                      "ORDER BY id").fetchall()
+
+
+def test_run_records_every_candidate_and_fills_the_archive(pm, tmp_path):
+    engine = Engine.start(tmp_path / "r", toy_config(pm), pm)
+    stats = engine.run()
+    store = engine.store
+    assert store.count() == 300
+    counts = store.outcome_counts()
+    assert counts["valid"] > 150 and counts["not_runnable"] > 20  # the shift mutator breaks 1 in 5
+    assert stats.max_fitness == 0.0  # value 7 is found
+    assert stats.filled == len(store.elite_ids())
+    broken = next(store.iter_candidates("outcome = 'not_runnable'"))
+    assert "NameError" in broken.reason and broken.parent_id is not None and broken.operator == "shift"
+    assert (tmp_path / "r" / "config.yaml").is_file()
+    assert store.get_meta("plugins")["toys"]["ok"] is True
+    engine.close()
+
+
+def test_same_seed_same_archive_other_seed_other_archive(pm, tmp_path):
+    results = []
+    for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+        engine = Engine.start(tmp_path / name, toy_config(pm, seed=seed, workers=2 if name == "b" else 1), pm)
+        engine.run()
+        results.append(sorted((e.niche, e.program, e.fitness) for e in engine.qd.elites()))
+        engine.close()
+    assert results[0] == results[1]
+    assert rows(tmp_path / "a") == rows(tmp_path / "b")
+    assert rows(tmp_path / "a") != rows(tmp_path / "c")
+
+
+def test_resume_continues_as_if_never_stopped(pm, tmp_path):
+    whole = Engine.start(tmp_path / "whole", toy_config(pm), pm)
+    whole.run()
+    part = Engine.start(tmp_path / "part", toy_config(pm, evals=101), pm)  # ends on a batch boundary
+    part.run()
+    part.close()
+    resumed = Engine.resume(tmp_path / "part", pm, evals=300)
+    assert resumed.qd.stats().filled > 0  # the archive was rebuilt from the store
+    resumed.run()
+    assert rows(tmp_path / "part") == rows(tmp_path / "whole")
+
+
+def test_invalid_seed_is_a_clear_error(pm, tmp_path):
+    engine = Engine.start(tmp_path / "r", toy_config(pm), pm)
+    engine.domain.seed_programs = lambda: ["def value():\n    return 'text'\n"]
+    with pytest.raises(RunError, match="no seed program of domain 'number' is valid"):
+        engine.run()
+
+
+def test_existing_run_directory_is_not_overwritten(pm, tmp_path):
+    Engine.start(tmp_path / "r", toy_config(pm), pm).close()
+    with pytest.raises(StoreError, match="elm resume"):
+        Engine.start(tmp_path / "r", toy_config(pm), pm)
+
+
+def test_resume_of_a_non_run_directory(pm, tmp_path):
+    with pytest.raises(StoreError, match="not a run directory"):
+        Engine.resume(tmp_path, pm)
+
+
+def test_store_batch_is_atomic(tmp_path):
+    from elmcore.store import CandidateRecord
+    store = RunStore.create(tmp_path / "r")
+    rec = CandidateRecord(id=0, batch=0, parent_id=None, operator="seed", program="x", outcome="valid")
+    store.commit_batch(0, [rec], 0, 0, {})
+    dup = CandidateRecord(id=1, batch=1, parent_id=0, operator="m", program="y", outcome="valid")
+    with pytest.raises(StoreError, match="Nothing of this batch was written"):
+        store.commit_batch(1, [dup, rec], 0, 0, {})  # id 0 again: the whole batch is refused
+    assert store.count() == 1 and store.next_batch() == 1
+
+
+def elm(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "elmcore.cli", *args], capture_output=True, text=True, **kw)
+
+
+def test_cli_run_kill_resume(tmp_path):
+    """`elm run` killed with SIGKILL mid-run resumes with nothing lost or evaluated twice,
+    and ends with exactly the candidates of an uninterrupted run."""
+    common = ["--domain", "parity", "--mutator", "gp", "--batch-size", "32", "--seed", "5", "--quiet"]
+    proc = subprocess.Popen([sys.executable, "-m", "elmcore.cli", "run", *common, "--evals", "1500",
+                             "--out", str(tmp_path / "killed")])
+    store_path = tmp_path / "killed" / "store.sqlite"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if store_path.exists():
+            try:
+                n = sqlite3.connect(store_path).execute("SELECT COUNT(*) FROM candidates").fetchone()[0]
+            except sqlite3.Error:
+                n = 0
+            if n >= 200:
+                break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = len(rows(tmp_path / "killed"))
+    assert 0 < partial < 1500
+    done = elm("resume", str(tmp_path / "killed"), "--quiet")
+    assert done.returncode == 0, done.stderr
+    whole = elm("run", *common, "--evals", "1500", "--out", str(tmp_path / "whole"))
+    assert whole.returncode == 0, whole.stderr
+    assert rows(tmp_path / "killed") == rows(tmp_path / "whole")
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    bad = elm("run", "--domain", "parity", "--mutator", "gp", "--set", "qd.binz=3", "--out", str(tmp_path / "x"))
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0 and "qd.binz" in bad.stderr and "bins" in bad.stderr
+    unknown = elm("run", "--domain", "parrity", "--out", str(tmp_path / "y"))
+    assert unknown.returncode == 2 and "Did you mean 'parity'" in unknown.stderr
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_cli_plugins_json():
+    import json
+    out = elm("plugins", "--json")
+    assert out.returncode == 0
+    plugins = {p["name"]: p for p in json.loads(out.stdout)}
+    assert "parity" in plugins["parity"]["registered"]["domain"]
