@@ -81,7 +81,7 @@ def run_in_sandbox(program: str, spec: SandboxSpec) -> SandboxResult:
     if not isinstance(program, str):
         return _fail(f"program is {type(program).__name__}, not text", started)
     harness, modules = prepare(spec)
-    workdir = tempfile.mkdtemp(prefix="elm-sandbox-")
+    workdir = tempfile.mkdtemp(prefix="elm-sandbox-", dir=_scratch_root())
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: never returns
@@ -94,6 +94,18 @@ def run_in_sandbox(program: str, spec: SandboxSpec) -> SandboxResult:
         os.close(read_fd)
         _kill_group(pid)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+_SCRATCH: list[str | None] = []
+
+
+def _scratch_root() -> str | None:
+    """A RAM-backed folder for the per-program working directories when there is one:
+    creating and removing a directory there costs ~30 µs instead of milliseconds on disk."""
+    if not _SCRATCH:
+        shm = "/dev/shm"
+        _SCRATCH.append(shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None)
+    return _SCRATCH[0]
 
 
 def _kill_group(pid: int) -> None:
