@@ -1,0 +1,50 @@
+"""The limits a walker must respect, shared by the program interface and the trusted check.
+
+They keep walkers from breaking the physics (the paper's interface caps muscles per joint,
+muscle strength and the distance between joints) and keep one evaluation cheap. They are
+fixed, not configurable: the same numbers hold in the sandbox (where ``walker_creator``
+clips amplitudes) and in the trusted ``evaluate``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class WalkerLimits(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_joints: int = Field(2, description="a walker needs two joints to have a spring")
+    max_joints: int = Field(100, description=(
+        "four times the 24 joints of the CPPN seeds: room to grow, while one evaluation stays "
+        "under about 0.2 s of physics"))
+    min_muscles: int = Field(1, description="at least one spring or muscle")
+    max_muscles: int = Field(400, description="four springs per joint at the joint cap")
+    max_muscles_per_joint: int = Field(16, description=(
+        "springs meeting at one joint: a full 3x3 neighbourhood plus its second ring needs 16; "
+        "more makes that joint so stiff that the 60 Hz solver rings"))
+    min_joint_distance: float = Field(0.5, description=(
+        "program units between any two joints (and shortest spring): below this two joints are "
+        "one point to the solver and springs between them have no direction"))
+    max_extent: float = Field(60.0, description=(
+        "largest width or height of a walker in program units (6 m): six Square seeds across"))
+    max_amplitude_fraction: float = Field(0.3, description=(
+        "a muscle's amplitude is clipped to this fraction of its rest length, so it swings "
+        "between 0.7x and 1.3x its length: the cap on muscle strength. 0.3 x 7.07 = 2.12 is the "
+        "amplitude Listing 2 of the paper shows for the Square seed's diagonal muscles"))
+    hard_max_elements: int = Field(10_000, description=(
+        "walker_creator refuses to grow beyond this many joints or muscles, so a runaway loop in "
+        "a program fails fast instead of filling memory"))
+
+    def max_amplitude(self, rest_length: float) -> float:
+        return self.max_amplitude_fraction * rest_length
+
+    def clip_amplitude(self, amplitude: float, rest_length: float) -> float:
+        """Clip |amplitude| to the cap for a muscle of this rest length, keeping its sign."""
+        cap = self.max_amplitude(rest_length)
+        return math.copysign(min(abs(amplitude), cap), amplitude)
+
+
+LIMITS = WalkerLimits()
