@@ -1,0 +1,90 @@
+"""Configuration of the LLM mutators (the ``mutator`` section of a run config) and the
+choice of backend it implies."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from elmcore import PluginConfig
+from elm_llm.backend import Backend
+
+DEFAULT_DIFF_MODEL = "CarperAI/diff-codegen-350m-v2"
+DEFAULT_PROMPT_MODEL = "Salesforce/codegen-350M-mono"
+DEFAULT_EDIT_MODEL = "Qwen/Qwen2.5-Coder-1.5B-Instruct"
+
+
+class LLMConfig(PluginConfig):
+    """Keys shared by every LLM mutator."""
+
+    model: str = Field(DEFAULT_DIFF_MODEL, description="hub id, local directory, or the server's model name")
+    backend: Literal["hf", "openai"] | None = Field(
+        None, description="'hf' (transformers in this process) or 'openai' (an OpenAI-compatible server); "
+                          "default: openai when base_url is set, else hf")
+    base_url: str | None = Field(None, description="OpenAI-compatible server, e.g. http://localhost:8000/v1")
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key")
+    temperature: float = Field(0.8, ge=0.0, le=5.0, description="0 = greedy")
+    top_p: float = Field(0.95, gt=0.0, le=1.0)
+    max_new_tokens: int = Field(512, ge=1, le=32768)
+    batch_size: int = Field(32, ge=1, description="sequences per forward pass (hf)")
+    device: str = Field("auto", description="hf: 'auto' (cuda if available), 'cpu', 'cuda', 'cuda:1', ...")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="hf: auto = bfloat16 on a GPU, float32 on CPU")
+    concurrency: int = Field(8, ge=1, description="openai: requests in flight at once")
+    timeout_s: float = Field(60.0, gt=0, description="openai: seconds per request")
+    retries: int = Field(3, ge=0, description="openai: retries after a timeout, 429 or 5xx")
+    retry_backoff_s: float = Field(1.0, ge=0, description="openai: first retry delay, doubled each retry")
+    commit_messages: dict[str, float] | None = Field(
+        None, description="message -> weight; replaces the domain's commit messages")
+
+    @model_validator(mode="after")
+    def _backend_matches_url(self) -> "LLMConfig":
+        if self.backend == "hf" and self.base_url:
+            raise ValueError("base_url is set but backend is 'hf'; drop base_url or set backend to 'openai'")
+        if not self.model.strip():
+            raise ValueError("model is empty; pass --model with a hub id, a local directory or a server model name")
+        return self
+
+    @property
+    def backend_kind(self) -> str:
+        return self.backend or ("openai" if self.base_url else "hf")
+
+
+class DiffConfig(LLMConfig):
+    model: str = DEFAULT_DIFF_MODEL
+
+
+class PromptConfig(LLMConfig):
+    model: str = DEFAULT_PROMPT_MODEL
+    max_new_tokens: int = Field(256, ge=1, le=32768)
+    template: str = Field("auto", description="'auto', 'bugfix', 'generic', or a template with {program}, "
+                                              "{message}, {function_name}, {file_name}")
+
+    @model_validator(mode="after")
+    def _template_has_program(self) -> "PromptConfig":
+        if self.template not in ("auto", "bugfix", "generic") and "{program}" not in self.template:
+            raise ValueError(f"template {self.template!r} has no {{program}} placeholder; "
+                             f"use 'auto', 'bugfix', 'generic' or a template containing {{program}}")
+        return self
+
+
+class EditConfig(LLMConfig):
+    model: str = DEFAULT_EDIT_MODEL
+    max_new_tokens: int = Field(1024, ge=1, le=32768)
+    instruction_source: Literal["auto", "instruction", "message"] = Field(
+        "auto", description="auto: the domain's instruction if it has one, else the sampled commit message")
+
+
+def make_backend(config: LLMConfig) -> Backend:
+    """Build (and for hf, load) the backend the config asks for; LLMError if impossible."""
+    if config.backend_kind == "openai":
+        from elm_llm.openai_backend import OpenAIBackend
+
+        return OpenAIBackend(config.model, base_url=config.base_url, api_key_env=config.api_key_env,
+                             concurrency=config.concurrency, timeout_s=config.timeout_s, retries=config.retries,
+                             retry_backoff_s=config.retry_backoff_s)
+    from elm_llm.hf_backend import TransformersBackend
+
+    return TransformersBackend(config.model, device=config.device, dtype=config.dtype,
+                               batch_size=config.batch_size)

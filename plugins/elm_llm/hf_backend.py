@@ -1,0 +1,219 @@
+"""Hugging Face transformers backend: a causal LM loaded from a local directory or the hub,
+sampled in batches with left padding, seeded per batch."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlparse
+
+from elm_llm.backend import Backend, ChatMessages, Completion, LLMError, SamplingParams, cut_at_stop
+
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+class _PaddedDecodeWarningFilter(logging.Filter):
+    """transformers warns about a missing attention mask when a finished row's pad token
+    is fed back during decoding; the mask is passed and the warning is noise here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "strongly recommend passing in an `attention_mask`" not in record.getMessage()
+
+
+_PADDED_DECODE_FILTER = _PaddedDecodeWarningFilter()
+
+
+def looks_like_path(model: str) -> bool:
+    """Whether ``model`` names a directory rather than a hub id ("org/name")."""
+    return (os.path.exists(model) or model.startswith(("/", "./", "../", "~"))
+            or model.count("/") > 1 or "\\" in model)
+
+
+def hub_reachable(timeout_s: float = 3.0) -> bool:
+    """A quick TCP probe of the hub endpoint, so a machine without network fails in
+    seconds instead of after a minute of download retries."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    url = urlparse(constants.ENDPOINT)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname or "", port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise LLMError(f"device {device!r} requested but torch sees no GPU; set mutator.device to 'cpu' or 'auto'")
+    return device
+
+
+def resolve_dtype(dtype: str, device: str):
+    import torch
+
+    if dtype not in DTYPES:
+        raise LLMError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
+    if dtype == "auto":
+        if device.startswith("cuda"):
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    return getattr(torch, dtype)
+
+
+class TransformersBackend(Backend):
+    """A causal LM run in this process. ``batch_size`` counts sequences per forward pass."""
+
+    def __init__(self, model: str, device: str = "auto", dtype: str = "auto", batch_size: int = 8) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        modeling_logger = hf_logging.get_logger("transformers.modeling_utils")
+        if _PADDED_DECODE_FILTER not in modeling_logger.filters:
+            modeling_logger.addFilter(_PADDED_DECODE_FILTER)
+        self.model_name = model
+        self.batch_size = max(1, int(batch_size))
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(dtype, self.device)
+        source, local = self._locate(model)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
+            self.model = AutoModelForCausalLM.from_pretrained(source, local_files_only=local, dtype=self.dtype)
+        except Exception as exc:  # transformers raises OSError, ValueError, KeyError... for a bad model dir
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise LLMError(f"cannot load model {model!r}: {first}; pass --model PATH to a directory "
+                           f"written by save_pretrained (config.json, weights, tokenizer files)") from None
+        self.model.to(self.device)
+        self.model.eval()
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token_id is None:
+            if self.tokenizer.eos_token_id is None:
+                raise LLMError(f"model {model!r}: the tokenizer has neither a pad nor an end-of-text token")
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        eos = self.model.generation_config.eos_token_id
+        if eos is None:
+            eos = self.tokenizer.eos_token_id
+        self.eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
+        cfg = self.model.config
+        self.context_length = int(getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
+                                  or getattr(cfg, "n_ctx", None) or 2048)
+        self.supports_chat = bool(getattr(self.tokenizer, "chat_template", None))
+        self._torch = torch
+
+    @staticmethod
+    def _locate(model: str) -> tuple[str, bool]:
+        """(what to pass to from_pretrained, whether to stay offline)."""
+        if looks_like_path(model):
+            path = Path(model).expanduser()
+            if not path.is_dir():
+                raise LLMError(f"model path {model!r} is not a directory; pass --model PATH to a directory "
+                               f"written by save_pretrained")
+            return str(path), True
+        from huggingface_hub import try_to_load_from_cache
+
+        if isinstance(try_to_load_from_cache(model, "config.json"), str):
+            return model, True  # in the local hub cache: no network needed
+        if not hub_reachable():
+            raise LLMError(f"model {model!r} is not in the local Hugging Face cache and the hub cannot be "
+                           f"reached; pass --model PATH to a local directory with the model files")
+        return model, False
+
+    def describe(self) -> str:
+        return f"transformers:{self.model_name} ({self.device}, {str(self.dtype).removeprefix('torch.')})"
+
+    # -- sampling -----------------------------------------------------------------
+    def generate(self, prompts: Sequence[str], params: SamplingParams, seed: int | None = None) -> list[Completion]:
+        return self._sample(list(prompts), params, seed, add_special_tokens=True)
+
+    def chat(self, conversations: Sequence[ChatMessages], params: SamplingParams,
+             seed: int | None = None) -> list[Completion]:
+        if not self.supports_chat:
+            raise LLMError(f"model {self.model_name!r} has no chat template; the edit mutator needs a chat "
+                           f"model (an instruct model, or --base-url of a chat server)")
+        prompts = [self.tokenizer.apply_chat_template(list(c), tokenize=False, add_generation_prompt=True)
+                   for c in conversations]
+        return self._sample(prompts, params, seed, add_special_tokens=False)
+
+    def _sample(self, prompts: list[str], params: SamplingParams, seed: int | None,
+                add_special_tokens: bool) -> list[Completion]:
+        n = max(1, params.n)
+        results: list[Completion | None] = [None] * (len(prompts) * n)
+        encoded = [self.tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"] for p in prompts]
+        runnable: list[int] = []
+        for i, ids in enumerate(encoded):
+            budget = self.context_length - params.max_new_tokens
+            if len(ids) > budget:
+                reason = (f"prompt is {len(ids)} tokens; the model's context of {self.context_length} leaves "
+                          f"room for {max(budget, 0)} with max_new_tokens={params.max_new_tokens}")
+                for k in range(n):
+                    results[i * n + k] = Completion(prompt_index=i, error=reason)
+            else:
+                runnable.append(i)
+        # similar lengths together: less padding per batch
+        runnable.sort(key=lambda i: len(encoded[i]))
+        per_batch = max(1, self.batch_size // n)
+        for b, start in enumerate(range(0, len(runnable), per_batch)):
+            chunk = runnable[start:start + per_batch]
+            batch_seed = None if seed is None else (seed + b) % (2**63)
+            outputs = self._generate_batch([encoded[i] for i in chunk], params, n, batch_seed)
+            for j, i in enumerate(chunk):
+                for k in range(n):
+                    comp = outputs[j * n + k]
+                    comp.prompt_index = i
+                    results[i * n + k] = comp
+        return [c for c in results if c is not None]
+
+    def _generate_batch(self, batch_ids: list[list[int]], params: SamplingParams, n: int,
+                        seed: int | None) -> list[Completion]:
+        torch = self._torch
+        padded = self.tokenizer.pad({"input_ids": batch_ids}, padding=True, return_tensors="pt")
+        input_ids = padded["input_ids"].to(self.device)
+        attention_mask = padded["attention_mask"].to(self.device)
+        sampling = params.temperature > 0
+        kwargs: dict = dict(
+            input_ids=input_ids, attention_mask=attention_mask, max_new_tokens=params.max_new_tokens,
+            do_sample=sampling, num_return_sequences=n, pad_token_id=self.tokenizer.pad_token_id,
+        )
+        if sampling:
+            kwargs.update(temperature=params.temperature, top_p=params.top_p, top_k=0)
+        if params.stop:
+            kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
+        devices = [self.device] if self.device.startswith("cuda") else []
+        with torch.random.fork_rng(devices=devices), torch.inference_mode():
+            if seed is not None:
+                torch.manual_seed(seed)
+            try:
+                out = self.model.generate(**kwargs)
+            except torch.cuda.OutOfMemoryError:
+                raise LLMError(f"out of GPU memory generating {len(batch_ids) * n} sequences of up to "
+                               f"{params.max_new_tokens} tokens; lower mutator.batch_size "
+                               f"(now {self.batch_size}) or max_new_tokens") from None
+        new_tokens = out[:, input_ids.shape[1]:].tolist()
+        completions = []
+        for row in new_tokens:
+            end = next((t for t, tok in enumerate(row) if tok in self.eos_ids), None)
+            hit_eos = end is not None
+            ids = row[:end] if hit_eos else row
+            while ids and ids[-1] == self.tokenizer.pad_token_id:  # rows that finished early are padded
+                ids = ids[:-1]
+            text, hit_stop = cut_at_stop(self.tokenizer.decode(ids, skip_special_tokens=False), params.stop)
+            completions.append(Completion(prompt_index=-1, text=text, tokens=len(ids),
+                                          finish_reason="stop" if (hit_eos or hit_stop) else "length"))
+        return completions
+
+    def close(self) -> None:
+        torch = self._torch
+        self.model = None
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()

@@ -1,0 +1,216 @@
+"""The LLM mutation operators: diff, prompt and edit.
+
+Each one turns every parent into one prompt, samples all prompts in one batched backend
+call, and turns each completion into a ``Child``. A child without a program carries its
+outcome: NO_EDIT (no usable edit: failed request, empty or malformed reply, no change)
+or EDIT_FAILED (the edit does not apply, or the result does not parse). Every child keeps
+the operator, message, prompt, raw completion, diff against the parent and reason.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from elmcore import Child, MutationContext, Mutator, Outcome, Parent, PluginConfig
+from elm_llm.backend import Backend, Completion, LLMError, SamplingParams
+from elm_llm.config import DiffConfig, EditConfig, LLMConfig, PromptConfig, make_backend
+from elm_llm.diffs import DiffApplyError, apply_hunks, parse_hunks, unified_diff
+from elm_llm.programs import assemble_child, syntax_problem
+from elm_llm.prompts import (
+    DIFF_STOPS,
+    PROMPT_STOPS,
+    completion_prompt,
+    cut_function,
+    diff_prompt,
+    edit_instruction,
+    edit_messages,
+    prompt_prefix,
+    prompt_template_for,
+    sample_commit_message,
+    validate_commit_messages,
+)
+from elm_llm.replies import (
+    EditApplyError,
+    ReplyFormatError,
+    apply_search_replace,
+    extract_code_block,
+    has_search_replace,
+    parse_search_replace,
+)
+
+
+class EditRejected(Exception):
+    """A completion that yields no child; ``outcome`` says which class."""
+
+    def __init__(self, outcome: Outcome, reason: str) -> None:
+        super().__init__(reason)
+        self.outcome = outcome
+        self.reason = reason
+
+
+@dataclass
+class Request:
+    """What was asked for one parent: the message and the prompt (text or chat)."""
+
+    message: str
+    prompt: Any
+    shown: str  # the prompt as text, for the run store
+
+
+class LLMMutator(Mutator):
+    """Shared machinery: lazy backend, message sampling, batching, classification."""
+
+    Config = LLMConfig
+    stops: tuple[str, ...] = ()
+    uses_chat = False
+
+    def __init__(self, config: PluginConfig | None = None, context: MutationContext | None = None) -> None:
+        super().__init__(config, context)
+        self.config: LLMConfig
+        chosen = self.config.commit_messages
+        self.commit_messages = tuple(chosen.items()) if chosen else tuple(self.context.commit_messages)
+        try:
+            validate_commit_messages(self.commit_messages)
+        except ValueError as exc:
+            raise LLMError(f"mutator {self.name!r}: {exc}") from None
+        self._backend: Backend | None = None
+
+    @property
+    def backend(self) -> Backend:
+        """Built on first use, so constructing a mutator never loads a model."""
+        if self._backend is None:
+            self._backend = make_backend(self.config)
+        return self._backend
+
+    def sampling(self) -> SamplingParams:
+        c = self.config
+        return SamplingParams(temperature=c.temperature, top_p=c.top_p, max_new_tokens=c.max_new_tokens,
+                              n=1, stop=self.stops)
+
+    def mutate(self, parents: Sequence[Parent], rng: np.random.Generator) -> list[Child]:
+        if not parents:
+            return []
+        requests = [self.build_request(p, sample_commit_message(self.commit_messages, rng)) for p in parents]
+        seed = int(rng.integers(0, 2**31 - 1))
+        backend = self.backend
+        if self.uses_chat:
+            completions = backend.chat([r.prompt for r in requests], self.sampling(), seed)
+        else:
+            completions = backend.generate([r.prompt for r in requests], self.sampling(), seed)
+        meta = {"backend": backend.describe(), "seed": seed}
+        return [self._child(p, r, c, meta) for p, r, c in zip(parents, requests, completions)]
+
+    def _child(self, parent: Parent, request: Request, completion: Completion, meta: dict[str, Any]) -> Child:
+        child = Child(program=None, parent_id=parent.id, operator=self.name, message=request.message,
+                      prompt=request.shown, completion=completion.text,
+                      meta={**meta, "tokens": completion.tokens, "finish_reason": completion.finish_reason})
+        try:
+            if not completion.ok:
+                raise EditRejected(Outcome.NO_EDIT, f"request failed: {completion.error}")
+            if not completion.text.strip():
+                raise EditRejected(Outcome.NO_EDIT, "empty completion")
+            program = self.apply(parent.program, completion.text, request)
+            problem = syntax_problem(program)
+            if problem is not None:
+                child.diff = unified_diff(parent.program, program, self.context.file_name)
+                raise EditRejected(Outcome.EDIT_FAILED, f"child does not parse: {problem}")
+            if program == parent.program:
+                raise EditRejected(Outcome.NO_EDIT, "the edit leaves the program unchanged")
+        except EditRejected as rejected:
+            child.outcome, child.reason = rejected.outcome, rejected.reason
+            return child
+        child.program = program
+        child.diff = unified_diff(parent.program, program, self.context.file_name)
+        return child
+
+    # -- what each operator defines --------------------------------------------------
+    @abstractmethod
+    def build_request(self, parent: Parent, message: str) -> Request:
+        """The prompt for one parent and its sampled commit message."""
+
+    @abstractmethod
+    def apply(self, program: str, completion: str, request: Request) -> str:
+        """The child program made from a completion, or raise EditRejected."""
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
+
+
+class DiffMutator(LLMMutator):
+    """A diff model (CarperAI diff-codegen) writes a unified diff for a commit message."""
+
+    name = "diff"
+    description = "LLM diff model: <NME>/<BEF>/<MSG>/<DFF> prompt, unified-diff hunks applied leniently"
+    Config = DiffConfig
+    stops = DIFF_STOPS
+
+    def build_request(self, parent: Parent, message: str) -> Request:
+        prompt = diff_prompt(self.context.file_name, parent.program, message)
+        return Request(message=message, prompt=prompt, shown=prompt)
+
+    def apply(self, program: str, completion: str, request: Request) -> str:
+        hunks = parse_hunks(completion)
+        if not hunks:
+            raise EditRejected(Outcome.NO_EDIT, "the completion contains no diff hunk")
+        try:
+            return apply_hunks(program, hunks)
+        except DiffApplyError as exc:
+            raise EditRejected(Outcome.EDIT_FAILED, str(exc)) from None
+
+
+class PromptMutator(LLMMutator):
+    """A plain code model completes a new version of the function after the parent."""
+
+    name = "prompt"
+    description = "LLM prompt engineering: '# A buggy implementation ... # Fixed Bugs\\ndef' style completion"
+    Config = PromptConfig
+    stops = PROMPT_STOPS
+
+    def build_request(self, parent: Parent, message: str) -> Request:
+        template = prompt_template_for(self.config.template, message)  # type: ignore[attr-defined]
+        prompt = completion_prompt(template, parent.program, self.context, message)
+        return Request(message=message, prompt=prompt, shown=prompt)
+
+    def apply(self, program: str, completion: str, request: Request) -> str:
+        function = cut_function(prompt_prefix(request.prompt) + completion)
+        problem = syntax_problem(function)
+        if problem is not None:
+            raise EditRejected(Outcome.EDIT_FAILED, f"the completed function does not parse: {problem}")
+        return assemble_child(program, function)
+
+
+class EditMutator(LLMMutator):
+    """A chat model follows an instruction; its reply is SEARCH/REPLACE blocks or code."""
+
+    name = "edit"
+    description = "LLM edit: chat instruction, reply as SEARCH/REPLACE blocks or one code block"
+    Config = EditConfig
+    uses_chat = True
+
+    def build_request(self, parent: Parent, message: str) -> Request:
+        instruction = edit_instruction(self.context, message,
+                                       self.config.instruction_source)  # type: ignore[attr-defined]
+        messages = edit_messages(parent.program, self.context, instruction)
+        shown = "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
+        return Request(message=instruction, prompt=messages, shown=shown)
+
+    def apply(self, program: str, completion: str, request: Request) -> str:
+        try:
+            if has_search_replace(completion):
+                return apply_search_replace(program, parse_search_replace(completion))
+            code = extract_code_block(completion, self.context.function_name)
+        except ReplyFormatError as exc:
+            raise EditRejected(Outcome.NO_EDIT, f"malformed reply: {exc}") from None
+        except EditApplyError as exc:
+            raise EditRejected(Outcome.EDIT_FAILED, str(exc)) from None
+        problem = syntax_problem(code)
+        if problem is not None:
+            raise EditRejected(Outcome.EDIT_FAILED, f"the code block does not parse: {problem}")
+        return assemble_child(program, code)
