@@ -3,7 +3,7 @@
 Each bucket of a coarse grid over [0, 1]^d keeps the centroids that can be nearest to some
 point inside it (those no farther from the bucket than the bucket's worst-case nearest
 distance), so a point is compared with a few dozen centroids instead of all of them. The
-answer is the same as a full scan (`kmeans.nearest_centroid`), ties included: distances are
+answer is the same as a full scan (`nearest_centroid`), ties included: distances are
 summed in the same order and candidates are kept in index order.
 """
 
@@ -11,7 +11,38 @@ from __future__ import annotations
 
 import numpy as np
 
-from elm_mapelites.kmeans import nearest_centroid
+CHUNK_ELEMENTS = 1 << 18
+"""Distances held at once (points x centroids) per chunk: 2 MB of float64, about L2-sized."""
+
+
+def nearest_centroid(points: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Index of the nearest centroid (Euclidean; lowest index on ties) for each point.
+
+    Distances are summed dimension by dimension from exact differences, so a point's
+    answer does not depend on which other points share its batch or chunk.
+    """
+    n, d = points.shape
+    k = centroids.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    if n == 0:
+        return out
+    rows = max(1, CHUNK_ELEMENTS // k)
+    columns = np.ascontiguousarray(centroids.T)
+    dist = np.empty((min(rows, n), k))
+    diff = np.empty_like(dist)
+    for start in range(0, n, rows):
+        chunk = points[start:start + rows]
+        m = chunk.shape[0]
+        acc, tmp = dist[:m], diff[:m]
+        np.subtract(chunk[:, 0:1], columns[0], out=acc)
+        np.multiply(acc, acc, out=acc)
+        for j in range(1, d):
+            np.subtract(chunk[:, j:j + 1], columns[j], out=tmp)
+            np.multiply(tmp, tmp, out=tmp)
+            np.add(acc, tmp, out=acc)
+        np.argmin(acc, axis=1, out=out[start:start + m])
+    return out
+
 
 MAX_BUCKETS = 4096
 # Slack on the pruning bound, far above rounding error, so a borderline centroid is kept.
@@ -36,6 +67,11 @@ class CentroidIndex:
         padded = np.vstack([self.centroids, np.full((1, d), np.inf)])
         self._columns = [np.ascontiguousarray(padded[:, j]) for j in range(d)]
         self._strides = per_dim ** np.arange(d - 1, -1, -1, dtype=np.int64)
+
+    @property
+    def is_bucketed(self) -> bool:
+        """Whether lookups use the bucket table (False: a full scan per point)."""
+        return self._table is not None
 
     @property
     def candidates_per_bucket(self) -> int:
@@ -70,6 +106,14 @@ class CentroidIndex:
         """Index of the nearest centroid for each row of ``points`` (already in [0, 1]^d)."""
         if self._table is None:
             return nearest_centroid(points, self.centroids)
+        n = points.shape[0]
+        out = np.empty(n, dtype=np.int64)
+        rows = max(1, CHUNK_ELEMENTS // self._table.shape[1])
+        for start in range(0, n, rows):
+            out[start:start + rows] = self._nearest_in_buckets(points[start:start + rows])
+        return out
+
+    def _nearest_in_buckets(self, points: np.ndarray) -> np.ndarray:
         n, d = points.shape
         cells = np.floor(points * self._per_dim)
         np.clip(cells, 0, self._per_dim - 1, out=cells)

@@ -1,44 +1,18 @@
-"""Nearest-centroid lookup and Lloyd's k-means in numpy, chunked so memory stays bounded."""
+"""Lloyd's k-means in numpy, used to place the CVT centroids."""
 
 from __future__ import annotations
 
 import numpy as np
 
-CHUNK_ELEMENTS = 1 << 18
-"""Distances held at once (points x centroids) per chunk: 2 MB of float64, about L2-sized."""
-
-
-def nearest_centroid(points: np.ndarray, centroids: np.ndarray) -> np.ndarray:
-    """Index of the nearest centroid (Euclidean; lowest index on ties) for each point.
-
-    Distances are summed dimension by dimension from exact differences, so a point's
-    answer does not depend on which other points share its batch or chunk.
-    """
-    n, d = points.shape
-    k = centroids.shape[0]
-    out = np.empty(n, dtype=np.int64)
-    if n == 0:
-        return out
-    rows = max(1, CHUNK_ELEMENTS // k)
-    columns = np.ascontiguousarray(centroids.T)
-    dist = np.empty((min(rows, n), k))
-    diff = np.empty_like(dist)
-    for start in range(0, n, rows):
-        chunk = points[start:start + rows]
-        m = chunk.shape[0]
-        acc, tmp = dist[:m], diff[:m]
-        np.subtract(chunk[:, 0:1], columns[0], out=acc)
-        np.multiply(acc, acc, out=acc)
-        for j in range(1, d):
-            np.subtract(chunk[:, j:j + 1], columns[j], out=tmp)
-            np.multiply(tmp, tmp, out=tmp)
-            np.add(acc, tmp, out=acc)
-        np.argmin(acc, axis=1, out=out[start:start + m])
-    return out
+from elm_mapelites.centroid_index import CHUNK_ELEMENTS, CentroidIndex
 
 
 def _assign(points: np.ndarray, centroids: np.ndarray) -> np.ndarray:
-    """Nearest centroid through the |c|^2 - 2 x.c expansion: a BLAS product, fast for k-means."""
+    """Nearest centroid of each point: bucketed where that prunes well (few dimensions), else
+    through the |c|^2 - 2 x.c expansion, a BLAS product."""
+    index = CentroidIndex(centroids)
+    if index.is_bucketed:
+        return index.nearest(points)
     n, k = points.shape[0], centroids.shape[0]
     rows = max(1, (CHUNK_ELEMENTS * 8) // k)
     half_norms = 0.5 * np.einsum("ij,ij->i", centroids, centroids)

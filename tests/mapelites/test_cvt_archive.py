@@ -8,9 +8,9 @@ import pytest
 
 import elm_mapelites.centroids as centroids_module
 from elm_mapelites import CVTMapElites
-from elm_mapelites.centroid_index import CentroidIndex
+from elm_mapelites.centroid_index import CentroidIndex, nearest_centroid
 from elm_mapelites.centroids import build_centroids, cache_file_name, default_cache_dir
-from elm_mapelites.kmeans import kmeans, nearest_centroid
+from elm_mapelites.kmeans import kmeans
 from elmcore.types import Dimension
 
 SPACE = [Dimension("x", 0.0, 10.0, 5), Dimension("y", -1.0, 1.0, 5), Dimension("z", 0.0, 1.0, 5)]
