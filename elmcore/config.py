@@ -40,6 +40,8 @@ class RunSection(BaseModel):
     batch_size: int = Field(64, ge=1, description="children produced and evaluated per iteration")
     workers: int = Field(1, ge=1, description="evaluation worker processes")
     seed: int = Field(0, ge=0, description="random seed: same config and seed give the same archive")
+    overlap: bool = Field(True, description="generate batch k+1 while batch k is evaluated (parents of k+1 "
+                          "then come from the archive before batch k); keeps an LLM and the workers busy together")
 
 
 def load_file(path: str | Path) -> dict[str, Any]:

@@ -7,10 +7,12 @@ and a resumed run continues exactly where an uninterrupted one would have gone.
 
 from __future__ import annotations
 
+import copy
 import platform
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +88,7 @@ class Engine:
         self.store = store
         self.domain, self.mutator, self.qd = build_components(resolved, pm)
         self.counts: dict[str, int] = store.outcome_counts()
+        self._before_last: QDAlgorithm | None = None  # the archive before the last committed batch
         self._rebuild_archive()
 
     # -- construction -----------------------------------------------------------
@@ -118,7 +121,10 @@ class Engine:
     def _rebuild_archive(self) -> None:
         """Re-insert every committed valid candidate, batch by batch, and check that the
         archive decisions match what was recorded when the batch was first inserted."""
+        last = self.store.next_batch() - 1
         for batch, group in self.store.valid_by_batch():
+            if batch == last and self.config["run"].get("overlap"):
+                self._before_last = copy.deepcopy(self.qd)  # batch last+1 was chosen from this state
             ids = [g[0] for g in group]
             results = self.qd.insert(ids, [g[1] for g in group], [g[2] for g in group], [g[3] for g in group])
             for (cid, _, _, _, niche, entered), result in zip(group, results):
@@ -135,51 +141,74 @@ class Engine:
 
     def run(self, on_progress: Callable[[Progress], None] | None = None) -> ArchiveStats:
         run_cfg = self.config["run"]
-        seed, batch_size = int(run_cfg["seed"]), int(run_cfg["batch_size"])
-        domain_cls = type(self.domain)
+        seed, batch_size, overlap = int(run_cfg["seed"]), int(run_cfg["batch_size"]), bool(run_cfg.get("overlap"))
         started = time.perf_counter()
         new_evals = 0
         done = self.store.count()
+        batch = self.store.next_batch()
         if done >= self.budget:
             return self.qd.stats()
-        pool = WorkerPool(domain_cls, component_options(self.config, "domain"), workers=int(run_cfg["workers"]))
+
+        def rng(k: int) -> np.random.Generator:
+            return np.random.default_rng([seed, k])
+
+        staged: tuple[list[Child], float] | None = None
+        if overlap and self._before_last is not None and self._before_last.stats().filled > 0:
+            # resuming: the uninterrupted run chose this batch's parents before the last batch was inserted
+            t0 = time.perf_counter()
+            staged = (self._children(batch, min(batch_size, self.budget - done), rng(batch), self._before_last),
+                      time.perf_counter() - t0)
+        self._before_last = None
+        pool = WorkerPool(type(self.domain), component_options(self.config, "domain"), workers=int(run_cfg["workers"]))
+        background = ThreadPoolExecutor(1, thread_name_prefix="elm-evaluate")
         try:
             while done < self.budget:
-                batch = self.store.next_batch()
-                rng = np.random.default_rng([seed, batch])
-                t0 = time.perf_counter()
-                children = self._children(batch, min(batch_size, self.budget - done), rng)
+                n = min(batch_size, self.budget - done)
+                if staged is None:
+                    t0 = time.perf_counter()
+                    staged = (self._children(batch, n, rng(batch), self.qd), time.perf_counter() - t0)
+                children, generate_seconds = staged
+                staged = None
                 t1 = time.perf_counter()
-                records = self._evaluate_and_insert(batch, done, children, pool)
-                t2 = time.perf_counter()
+                evaluating = background.submit(self._evaluate, children, pool)
+                after = done + len(children)
+                if overlap and after < self.budget and self.qd.stats().filled > 0:
+                    t0 = time.perf_counter()  # the next batch is generated while this one is evaluated
+                    staged = (self._children(batch + 1, min(batch_size, self.budget - after), rng(batch + 1),
+                                             self.qd), time.perf_counter() - t0)
+                evaluations = evaluating.result()
+                records = self._insert(batch, done, children, evaluations)
+                evaluate_seconds = time.perf_counter() - t1
                 stats = self.qd.stats()
-                self.store.commit_batch(batch, records, t1 - t0, t2 - t1, {
+                self.store.commit_batch(batch, records, generate_seconds, evaluate_seconds, {
                     "evals": done + len(records), "filled": stats.filled, "qd_score": stats.qd_score,
                     "max_fitness": stats.max_fitness})
                 for r in records:
                     self.counts[r.outcome] = self.counts.get(r.outcome, 0) + 1
                 done += len(records)
                 new_evals += len(records)
+                batch += 1
                 if stats.filled == 0:
                     reasons = "; ".join(sorted({r.reason or r.outcome for r in records}))[:400]
                     raise RunError(f"no seed program of domain {self.domain.name!r} is valid ({reasons}); "
                                    "fix the seed or pick another with --seed-program")
                 if on_progress:
-                    on_progress(Progress(done, self.budget, batch, time.perf_counter() - started, new_evals,
+                    on_progress(Progress(done, self.budget, batch - 1, time.perf_counter() - started, new_evals,
                                          stats, dict(self.counts)))
         finally:
+            background.shutdown(wait=True, cancel_futures=True)
             pool.close()
             self.mutator.close()
         return self.qd.stats()
 
-    def _children(self, batch: int, n: int, rng: np.random.Generator) -> list[Child]:
-        if self.qd.stats().filled == 0:
+    def _children(self, batch: int, n: int, rng: np.random.Generator, archive: QDAlgorithm) -> list[Child]:
+        if archive.stats().filled == 0:
             if self.store.count() > 0:
                 raise RunError("the archive is empty although candidates were evaluated: no seed was valid; "
                                "start a new run with another --seed-program")
             seeds = self.domain.seed_programs()[:n]
             return [Child(program=p, parent_id=None, operator="seed") for p in seeds]
-        elites = self.qd.select(n, rng)
+        elites = archive.select(n, rng)
         parents = [Parent(id=e.candidate_id, program=e.program, fitness=e.fitness) for e in elites]
         try:
             children = self.mutator.mutate(parents, rng)
@@ -191,10 +220,13 @@ class Engine:
                            f"{len(parents)} parents; a mutator must return one child per parent")
         return children
 
-    def _evaluate_and_insert(self, batch: int, first_id: int, children: list[Child],
-                             pool: WorkerPool) -> list[CandidateRecord]:
+    @staticmethod
+    def _evaluate(children: list[Child], pool: WorkerPool) -> dict[int, Evaluation]:
         runnable = [i for i, c in enumerate(children) if c.program is not None and c.outcome is None]
-        evaluations: dict[int, Evaluation] = dict(zip(runnable, pool.evaluate([children[i].program for i in runnable])))
+        return dict(zip(runnable, pool.evaluate([children[i].program for i in runnable])))
+
+    def _insert(self, batch: int, first_id: int, children: list[Child],
+                evaluations: dict[int, Evaluation]) -> list[CandidateRecord]:
         records: list[CandidateRecord] = []
         valid: list[int] = []
         for i, child in enumerate(children):

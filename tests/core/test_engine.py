@@ -60,16 +60,24 @@ def test_same_seed_same_archive_other_seed_other_archive(pm, tmp_path):
     assert rows(tmp_path / "a") != rows(tmp_path / "c")
 
 
-def test_resume_continues_as_if_never_stopped(pm, tmp_path):
-    whole = Engine.start(tmp_path / "whole", toy_config(pm), pm)
+@pytest.mark.parametrize("overlap", [True, False])
+def test_resume_continues_as_if_never_stopped(pm, tmp_path, overlap):
+    whole = Engine.start(tmp_path / "whole", toy_config(pm, overlap=overlap), pm)
     whole.run()
-    part = Engine.start(tmp_path / "part", toy_config(pm, evals=101), pm)  # ends on a batch boundary
+    part = Engine.start(tmp_path / "part", toy_config(pm, evals=101, overlap=overlap), pm)  # ends on a batch boundary
     part.run()
     part.close()
     resumed = Engine.resume(tmp_path / "part", pm, evals=300)
     assert resumed.qd.stats().filled > 0  # the archive was rebuilt from the store
     resumed.run()
     assert rows(tmp_path / "part") == rows(tmp_path / "whole")
+
+
+def test_overlap_changes_which_archive_parents_come_from(pm, tmp_path):
+    for overlap in (True, False):
+        Engine.start(tmp_path / str(overlap), toy_config(pm, overlap=overlap), pm).run()
+    assert rows(tmp_path / "True")[:26] == rows(tmp_path / "False")[:26]  # seed batch and batch 1 agree
+    assert rows(tmp_path / "True") != rows(tmp_path / "False")
 
 
 def test_invalid_seed_is_a_clear_error(pm, tmp_path):
