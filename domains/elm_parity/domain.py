@@ -40,7 +40,7 @@ class UnitTestDomain(Domain):
 
     def behaviour_space(self) -> list[Dimension]:
         return [
-            Dimension("size", 4.0, 64.0, 15, "statements plus expressions in the program"),
+            Dimension("size", 4.0, 100.0, 16, "statements plus expressions in the program"),
             Dimension("names", 2.0, 14.0, 12, "distinct variable and parameter names"),
         ]
 
