@@ -89,6 +89,8 @@ class NicheArchive(QDAlgorithm):
         self._descriptors = np.zeros((k, d))
         self._candidate_ids = np.full(k, -1, dtype=np.int64)
         self._programs: list[str | None] = [None] * k
+        self._elite_cache: list[Elite | None] = [None] * k
+        self._result_cache: dict[int, InsertResult] = {}
         # Occupied niches in the order they were first filled: uniform selection draws from here.
         self._filled_order = np.empty(k, dtype=np.int64)
         self._filled = 0
@@ -175,10 +177,18 @@ class NicheArchive(QDAlgorithm):
             self._store(winners, niches[winners], was_filled[winners], old_fit[winners],
                         fit, desc, id_array, programs)
 
-        results = []
-        append = results.append
-        for s, niche, a in zip(status.tolist(), niches.tolist(), added.tolist()):
-            append(InsertResult(_STATUSES[s], niche, a))
+        return self._results(niches * 6 + status * 2 + added)
+
+    def _results(self, codes: np.ndarray) -> list[InsertResult]:
+        """InsertResults for codes niche * 6 + status * 2 + added. Results are immutable, so
+        one instance per code is made once and shared: building them dominated insert time."""
+        cache = self._result_cache
+        results = list(map(cache.get, codes.tolist()))
+        for i, result in enumerate(results):
+            if result is None:
+                niche, rest = divmod(int(codes[i]), 6)
+                result = cache[int(codes[i])] = InsertResult(_STATUSES[rest // 2], niche, bool(rest % 2))
+                results[i] = result
         return results
 
     def _store(self, winners: np.ndarray, cells: np.ndarray, replaced: np.ndarray, replaced_fit: np.ndarray,
@@ -195,13 +205,22 @@ class NicheArchive(QDAlgorithm):
         self._candidate_ids[cells] = ids[winners]
         for i, cell in zip(winners.tolist(), cells.tolist()):
             self._programs[cell] = programs[i]
+            self._elite_cache[cell] = None
 
     # -- reading ---------------------------------------------------------------------
     def _elites_at(self, cells: np.ndarray) -> list[Elite]:
-        programs = self._programs
-        return [Elite(candidate_id=cid, program=programs[cell], fitness=f, descriptors=tuple(d), niche=cell)
-                for cell, cid, f, d in zip(cells.tolist(), self._candidate_ids[cells].tolist(),
-                                           self._fitness[cells].tolist(), self._descriptors[cells].tolist())]
+        # Elite objects are immutable: each is built once and reused until its niche changes.
+        cache = self._elite_cache
+        chosen = cells.tolist()
+        elites = [cache[cell] for cell in chosen]
+        for i, elite in enumerate(elites):
+            if elite is None:
+                cell = chosen[i]
+                elite = cache[cell] = Elite(candidate_id=int(self._candidate_ids[cell]), program=self._programs[cell],
+                                            fitness=float(self._fitness[cell]),
+                                            descriptors=tuple(self._descriptors[cell].tolist()), niche=cell)
+                elites[i] = elite
+        return elites
 
     def select(self, n: int, rng: np.random.Generator) -> list[Elite]:
         """``n`` elites drawn uniformly, with replacement, from the occupied niches."""
