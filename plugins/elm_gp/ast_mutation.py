@@ -77,7 +77,10 @@ def mutate_source(source: str, rng: np.random.Generator, settings: MutationSetti
     node_sites, statement_plan = _plan_statement_edits(chosen, rng)
     node_sites.sort(key=lambda site: (getattr(site.node, "lineno", 0), getattr(site.node, "col_offset", 0)))
     edits = [_apply_node_edit(site, rng, settings) for site in node_sites]
-    edits.extend(_apply_statement_edits(statement_plan))
+    try:
+        edits.extend(_apply_statement_edits(statement_plan))
+    except RecursionError:  # copying a pathologically deep statement
+        raise MutationFailed("parent is nested too deeply to copy a statement") from None
     ast.fix_missing_locations(tree)
     try:
         program = ast.unparse(tree) + "\n"
