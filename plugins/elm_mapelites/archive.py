@@ -141,7 +141,10 @@ class NicheArchive(QDAlgorithm):
                              f"{len(descriptors)} descriptors")
         if n == 0:
             return []
-        id_array = np.asarray(ids, dtype=np.int64)
+        try:
+            id_array = np.asarray(ids, dtype=np.int64)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"{self.name}: candidate ids must be integers, got {list(ids)[:5]!r}...") from None
         fit = np.asarray(fitness, dtype=np.float64)
         if fit.shape != (n,):
             raise ValueError(f"{self.name}: fitness must be one number per candidate, got shape {fit.shape}")

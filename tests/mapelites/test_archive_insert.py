@@ -110,6 +110,8 @@ def test_mismatched_lengths_and_shapes_are_rejected(archive):
         archive.insert([1, 2], ["a"], [0.1, 0.2], [(0.1, 0.1), (0.2, 0.2)])
     with pytest.raises(ValueError, match="2 values per candidate"):
         archive.insert([1], ["a"], [0.1], [(0.1, 0.1, 0.1)])
+    with pytest.raises(ValueError, match="ids must be integers"):
+        archive.insert([None], ["a"], [0.1], [(0.1, 0.1)])
     with pytest.raises(ValueError, match="must be source text"):
         archive.insert([1], [None], [0.1], [(0.1, 0.1)])
     assert archive.stats().filled == 0
