@@ -104,6 +104,9 @@ def _validate(model: type[BaseModel], values: dict[str, Any], where: str) -> Bas
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "value_error":  # a plugin's own validator: its message says it all
+            message = str(err["msg"]).removeprefix("Value error, ")
+            raise ConfigError(f"config key '{where}.{loc}': {message}") from exc
         field = model.model_fields.get(str(err["loc"][0])) if err["loc"] else None
         expected = f" (expected {field.annotation!s})".replace("typing.", "") if field is not None else ""
         raise ConfigError(f"config key '{where}.{loc}': {err['msg']}, got {err.get('input')!r}{expected}") from exc
