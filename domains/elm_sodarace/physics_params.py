@@ -64,14 +64,17 @@ class PhysicsParams(BaseModel):
     restitution: float = Field(0.0, ge=0, le=1, description="bounciness of contacts: none, walkers do not bounce")
 
     # -- numerical explosion ----------------------------------------------------------
-    check_every_steps: int = Field(15, ge=1, description=(
-        "how often (in steps) the walker is checked for a numerical explosion: 4 times per "
-        "simulated second, a negligible cost"))
-    max_joint_speed: float = Field(250.0, gt=0, description=(
-        "fastest a joint may move, in program units/s (25 m/s): a 40-unit tower toppling over "
-        "reaches about 110; beyond 250 the integration has blown up"))
+    check_every_steps: int = Field(30, ge=1, description=(
+        "how often (in steps) the walker is checked for a numerical explosion: twice per "
+        "simulated second, about 3 us per step for a 24-joint walker"))
+    max_joint_speed: float = Field(800.0, gt=0, description=(
+        "fastest a joint may move, in program units/s (80 m/s). Random walkers flailing at full "
+        "muscle strength peak at 150-300; Box2D caps any body at 2 m per step (1,200 units/s at "
+        "60 Hz), so a blown-up integration shows up as speeds near that cap"))
     max_stretch: float = Field(4.0, gt=1, description=(
-        "a spring longer than this multiple of its rest length means the walker was torn apart"))
+        "a spring longer than this multiple of its rest length, or of half the walker's start "
+        "size if that is larger, means the walker was torn apart (short springs in a big walker "
+        "legitimately stretch a lot when long muscles pull on them)"))
     max_rise: float = Field(200.0, gt=0, description=(
         "a joint more than this many program units above its highest start position has been "
         "flung into the air"))

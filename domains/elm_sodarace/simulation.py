@@ -65,23 +65,28 @@ def _positions(bodies: list[b2.body], scale: float) -> np.ndarray:
     return np.array([b.position.tuple for b in bodies]) / scale
 
 
-def _explosion(walker: Walker, bodies: list[b2.body], points: np.ndarray, physics: PhysicsParams,
-               top: float, floor: float, t: float) -> str | None:
-    """Why the walker counts as numerically exploded at time ``t``, or None."""
+def _velocities(bodies: list[b2.body], scale: float) -> np.ndarray:
+    return np.array([b.linearVelocity.tuple for b in bodies]) / scale
+
+
+def explosion_reason(walker: Walker, points: np.ndarray, velocities: np.ndarray, physics: PhysicsParams,
+                     reach: np.ndarray, top: float, floor: float, t: float) -> str | None:
+    """Why the walker counts as numerically exploded at time ``t`` (positions and
+    velocities in program units), or None. ``reach`` is each spring's stretch reference."""
     if not np.isfinite(points).all():
         k = int(np.flatnonzero(~np.isfinite(points).all(axis=1))[0])
         return f"numerical explosion: joint {k} position became {points[k].tolist()} at t={t:.2f} s"
-    speeds = np.hypot(*np.array([b.linearVelocity.tuple for b in bodies]).T) / physics.scale
+    speeds = np.hypot(*velocities.T)
     fastest = int(np.argmax(speeds))
     if not speeds[fastest] <= physics.max_joint_speed:
         return (f"numerical explosion: joint {fastest} moved at {speeds[fastest]:.4g} units/s at t={t:.2f} s "
                 f"(limit max_joint_speed {physics.max_joint_speed:g})")
     lengths = np.hypot(*(points[walker.pairs[:, 1]] - points[walker.pairs[:, 0]]).T)
-    stretch = lengths / walker.rest_length
+    stretch = lengths / reach
     worst = int(np.argmax(stretch))
     if stretch[worst] > physics.max_stretch:
-        return (f"numerical explosion: spring {worst} stretched to {stretch[worst]:.3g}x its rest length at "
-                f"t={t:.2f} s (limit max_stretch {physics.max_stretch:g})")
+        return (f"numerical explosion: spring {worst} stretched to {lengths[worst]:.4g} units (rest length "
+                f"{walker.rest_length[worst]:.4g}) at t={t:.2f} s (limit max_stretch {physics.max_stretch:g})")
     if points[:, 1].max() > top + physics.max_rise:
         return f"numerical explosion: a joint was flung {physics.max_rise:g} units into the air at t={t:.2f} s"
     if points[:, 1].min() < floor - physics.max_sink:
@@ -130,6 +135,7 @@ def simulate(walker: Walker, terrain: Terrain, physics: PhysicsParams = DEFAULT_
     vel_iters, pos_iters = physics.velocity_iterations, physics.position_iterations
     com_start = float(np.dot(masses, start[:, 0]) / masses.sum())
     top = float(start[:, 1].max())
+    reach = np.maximum(walker.rest_length, 0.5 * max(walker.width, walker.height))
     floor = terrain.lowest_point()
     result = SimulationResult(displacement=0.0, exploded=None, steps=0, simulated_s=0.0, wall_s=0.0, start=start)
     if record_every:
@@ -153,7 +159,7 @@ def simulate(walker: Walker, terrain: Terrain, physics: PhysicsParams = DEFAULT_
                 result.frame_times.append((done + k + 1) * dt)
         done += count
         points = _positions(bodies, s)
-        reason = _explosion(walker, bodies, points, physics, top, floor, done * dt)
+        reason = explosion_reason(walker, points, _velocities(bodies, s), physics, reach, top, floor, done * dt)
         if reason is not None:
             result.exploded = reason
             break

@@ -93,7 +93,7 @@ def _parse_joints(raw: Any, limits: WalkerLimits) -> np.ndarray:
     _count(raw, "joints", limits.min_joints, limits.max_joints, "joints")
     points = np.empty((len(raw), 2))
     for k, joint in enumerate(raw):
-        if not isinstance(joint, list) or len(joint) != 2:
+        if not isinstance(joint, (list, tuple)) or len(joint) != 2:
             raise InvalidWalker(f"joint {k} is {joint!r:.60}, not an (x, y) pair")
         points[k, 0] = _finite_number(joint[0], f"joint {k} x")
         points[k, 1] = _finite_number(joint[1], f"joint {k} y")
@@ -101,7 +101,7 @@ def _parse_joints(raw: Any, limits: WalkerLimits) -> np.ndarray:
 
 
 def _parse_muscle(k: int, muscle: Any, n_joints: int) -> tuple[int, int, bool, float, float]:
-    if not isinstance(muscle, list) or len(muscle) != 3:
+    if not isinstance(muscle, (list, tuple)) or len(muscle) != 3:
         raise InvalidWalker(f"muscle {k} is {muscle!r:.60}, not [joint, joint, properties]")
     i, j, props = muscle
     for end, index in (("first", i), ("second", j)):
