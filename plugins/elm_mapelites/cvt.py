@@ -15,6 +15,7 @@ from elm_mapelites.centroids import default_cache_dir, load_or_build_centroids
 from elm_mapelites.centroid_index import CentroidIndex
 from elm_mapelites.space import resolve_dimensions
 from elmcore.interfaces import PluginConfig
+from elmcore.config import ConfigError
 from elmcore.types import Dimension
 
 MIN_SAMPLES = 100_000
@@ -59,8 +60,8 @@ class CVTMapElites(NicheArchive):
         self._dims = resolve_dimensions(space, self.name, self.config.ranges)
         centroid_seed = self.config.centroid_seed if self.config.centroid_seed is not None else seed
         if centroid_seed < 0:
-            raise ValueError(f"{self.name}: the seed for the centroids must be >= 0, got {centroid_seed}; "
-                             f"set centroid_seed in the config")
+            raise ConfigError(f"{self.name}: the seed for the centroids must be >= 0, got {centroid_seed}; "
+                              f"set centroid_seed in the config")
         cache_dir = Path(self.config.cache_dir) if self.config.cache_dir is not None else default_cache_dir()
         self._unit_centroids, self.cache_file = load_or_build_centroids(
             len(self._dims), self.config.centroids, self.config.resolved_samples(), centroid_seed,

@@ -12,6 +12,7 @@ from pydantic import Field
 from elm_mapelites.archive import ArchiveConfig, NicheArchive
 from elm_mapelites.space import resolve_dimensions
 from elmcore.interfaces import PluginConfig
+from elmcore.config import ConfigError
 from elmcore.types import Dimension
 
 MAX_NICHES = 50_000_000
@@ -42,8 +43,9 @@ class MapElites(NicheArchive):
         for b in self._shape:
             total *= b
         if total > MAX_NICHES:
-            raise ValueError(f"{self.name}: a grid of {' x '.join(map(str, self._shape))} = {total:,} niches is "
-                             f"larger than {MAX_NICHES:,}; use fewer bins")
+            grid = " x ".join(map(str, self._shape))
+            raise ConfigError(f"{self.name}: a grid of {grid} = {total:,} niches is larger than "
+                              f"{MAX_NICHES:,}; use fewer bins")
         self._num_niches = total
         self._allocate()
         self._bins = np.array(self._shape, dtype=np.float64)

@@ -7,6 +7,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 
+from elmcore.config import ConfigError
 from elmcore.types import Dimension
 
 
@@ -18,30 +19,31 @@ def resolve_dimensions(space: Sequence[Dimension], algorithm: str,
                        ranges: Sequence[tuple[float, float]] | None = None,
                        bins: int | Sequence[int] | None = None) -> list[Dimension]:
     """Apply ``ranges`` (one [low, high] per dimension) and ``bins`` (one int for all, or one
-    per dimension) to the domain's ``space``; mismatched lengths are a ``ValueError``."""
+    per dimension) to the domain's ``space``; mismatched lengths are a ``ConfigError``
+    (a ``ValueError`` the CLI reports as one line)."""
     space = list(space)
     if not space:
-        raise ValueError(f"{algorithm}: the behaviour space has no dimensions; "
-                         f"the domain must define at least one")
+        raise ConfigError(f"{algorithm}: the behaviour space has no dimensions; "
+                          f"the domain must define at least one")
     for dim in space:
         if not isinstance(dim, Dimension):
-            raise ValueError(f"{algorithm}: the behaviour space must hold elmcore.Dimension objects, "
-                             f"got {type(dim).__name__}")
+            raise ConfigError(f"{algorithm}: the behaviour space must hold elmcore.Dimension objects, "
+                              f"got {type(dim).__name__}")
     if ranges is not None:
         if len(ranges) != len(space):
-            raise ValueError(f"{algorithm} config: ranges has {len(ranges)} entries but the behaviour space "
-                             f"has {len(space)} dimensions ({describe(space)}); give one [low, high] "
-                             f"per dimension")
+            raise ConfigError(f"{algorithm} config: ranges has {len(ranges)} entries but the behaviour space "
+                              f"has {len(space)} dimensions ({describe(space)}); give one [low, high] "
+                              f"per dimension")
         space = [dataclasses.replace(d, low=float(lo), high=float(hi)) for d, (lo, hi) in zip(space, ranges)]
     if bins is not None:
         per_dim = [bins] * len(space) if isinstance(bins, int) else list(bins)
         if len(per_dim) != len(space):
-            raise ValueError(f"{algorithm} config: bins has {len(per_dim)} entries but the behaviour space "
-                             f"has {len(space)} dimensions ({describe(space)}); give one int for all "
-                             f"dimensions or one per dimension")
+            raise ConfigError(f"{algorithm} config: bins has {len(per_dim)} entries but the behaviour space "
+                              f"has {len(space)} dimensions ({describe(space)}); give one int for all "
+                              f"dimensions or one per dimension")
         space = [dataclasses.replace(d, bins=int(b)) for d, b in zip(space, per_dim)]
     for dim in space:
         if not (math.isfinite(dim.low) and math.isfinite(dim.high)):
-            raise ValueError(f"{algorithm}: dimension {dim.name!r} has a non-finite range "
-                             f"[{dim.low}, {dim.high}]; set finite ranges in the config")
+            raise ConfigError(f"{algorithm}: dimension {dim.name!r} has a non-finite range "
+                              f"[{dim.low}, {dim.high}]; set finite ranges in the config")
     return space
