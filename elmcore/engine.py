@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from elmcore.config import component_options, dump_yaml
+from elmcore.config import ConfigError, component_options, dump_yaml
 from elmcore.evaluation import WorkerPool
 from elmcore.interfaces import Domain, Mutator, QDAlgorithm
 from elmcore.plugins import PluginManager
@@ -67,14 +67,21 @@ class Progress:
 
 
 def build_components(resolved: dict[str, Any], pm: PluginManager) -> tuple[Domain, Mutator, QDAlgorithm]:
-    domain_cls = pm.get("domain", resolved["domain"]["name"])
-    domain = domain_cls(domain_cls.Config(**component_options(resolved, "domain")))
-    mutator_cls = pm.get("mutator", resolved["mutator"]["name"])
-    mutator = mutator_cls(mutator_cls.Config(**component_options(resolved, "mutator")),
-                          context=domain.mutation_context())
-    qd_cls = pm.get("qd", resolved["qd"]["name"])
-    qd = qd_cls(qd_cls.Config(**component_options(resolved, "qd")), space=domain.behaviour_space(),
-                seed=resolved["run"]["seed"])
+    """Instantiate the run's domain, mutator and QD algorithm; a component that refuses its
+    config (ValueError) becomes a one-line ConfigError naming the section."""
+
+    def make(section: str, kind: str, **kwargs: Any) -> Any:
+        cls = pm.get(kind, resolved[section]["name"])
+        try:
+            return cls(cls.Config(**component_options(resolved, section)), **kwargs)
+        except ConfigError:
+            raise
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{section} {resolved[section]['name']!r}: {exc}") from exc
+
+    domain = make("domain", "domain")
+    mutator = make("mutator", "mutator", context=domain.mutation_context())
+    qd = make("qd", "qd", space=domain.behaviour_space(), seed=resolved["run"]["seed"])
     return domain, mutator, qd
 
 
