@@ -35,10 +35,16 @@ class SimulationResult:
     exploded: str | None  # why the simulation was stopped as a numerical explosion, else None
     steps: int  # physics steps taken
     simulated_s: float
-    wall_s: float  # wall-clock seconds spent in physics
+    wall_s: float  # wall-clock seconds spent in physics, building the world included
     start: np.ndarray  # (n, 2) joint positions as placed on the terrain
     frames: list[np.ndarray] = field(default_factory=list)  # joint positions every record_every steps
     frame_times: list[float] = field(default_factory=list)
+    setup_s: float = 0.0  # of wall_s, the seconds spent building the world
+
+    @property
+    def step_us(self) -> float:
+        """Wall-clock microseconds per physics step, world building excluded."""
+        return 1e6 * (self.wall_s - self.setup_s) / max(1, self.steps)
 
 
 def place_on_terrain(walker: Walker, terrain: Terrain, physics: PhysicsParams = DEFAULT_PHYSICS) -> np.ndarray:
@@ -94,6 +100,54 @@ def explosion_reason(walker: Walker, points: np.ndarray, velocities: np.ndarray,
     return None
 
 
+@dataclass
+class BuiltWorld:
+    """A Box2D world holding the terrain and the walker, ready to step."""
+
+    world: b2.world
+    bodies: list[b2.body]  # one per joint, in joint order
+    springs: list[b2.distanceJoint]  # one per spring or muscle, in muscle order
+    start: np.ndarray  # (n, 2) joint positions as placed, program units
+    masses: np.ndarray  # (n,) joint masses
+
+
+def build_world(walker: Walker, terrain: Terrain, physics: PhysicsParams = DEFAULT_PHYSICS) -> BuiltWorld:
+    """Place the walker on the terrain and build both in a fresh Box2D world (no sleeping:
+    a muscle changing its length does not wake a sleeping body)."""
+    s = physics.scale
+    start = place_on_terrain(walker, terrain, physics)
+    world = b2.world(gravity=(0.0, -physics.gravity), doSleep=False)
+    _build_terrain(world, terrain, start, physics)
+    radius = physics.joint_radius * s
+    masses = walker.joint_masses(physics)
+    # one reused definition per kind: far cheaper than pybox2d's keyword constructors
+    body_def = b2.bodyDef()
+    body_def.type = b2.dynamicBody
+    body_def.fixedRotation = True
+    fixture = b2.fixtureDef(shape=b2.circleShape(radius=radius), friction=physics.friction,
+                            restitution=physics.restitution)
+    fixture.filter.groupIndex = -1  # joints of one walker never collide with each other
+    area = math.pi * radius * radius
+    bodies: list[b2.body] = []
+    for (x, y), mass in zip(start.tolist(), masses.tolist()):
+        body_def.position = (x * s, y * s)
+        body = world.CreateBody(body_def)
+        fixture.density = mass / area
+        body.CreateFixture(fixture)
+        bodies.append(body)
+    spring_def = b2.distanceJointDef()
+    spring_def.frequencyHz = physics.spring_frequency_hz
+    spring_def.dampingRatio = physics.spring_damping_ratio
+    spring_def.collideConnected = False
+    springs = []
+    for (i, j), rest in zip(walker.pairs.tolist(), walker.rest_length.tolist()):
+        spring_def.bodyA = bodies[i]
+        spring_def.bodyB = bodies[j]
+        spring_def.length = rest * s  # anchors stay at the bodies' centres
+        springs.append(world.CreateJoint(spring_def))
+    return BuiltWorld(world, bodies, springs, start, masses)
+
+
 def simulate(walker: Walker, terrain: Terrain, physics: PhysicsParams = DEFAULT_PHYSICS,
              record_every: int | None = None) -> SimulationResult:
     """Run the walker for ``physics.duration_s`` on ``terrain``; deterministic for the
@@ -101,25 +155,8 @@ def simulate(walker: Walker, terrain: Terrain, physics: PhysicsParams = DEFAULT_
     that many steps (for rendering)."""
     started = time.perf_counter()
     s = physics.scale
-    start = place_on_terrain(walker, terrain, physics)
-    world = b2.world(gravity=(0.0, -physics.gravity), doSleep=False)
-    _build_terrain(world, terrain, start, physics)
-
-    radius = physics.joint_radius * s
-    masses = walker.joint_masses(physics)
-    bodies: list[b2.body] = []
-    for (x, y), mass in zip(start.tolist(), masses.tolist()):
-        body = world.CreateDynamicBody(position=(x * s, y * s), fixedRotation=True)
-        body.CreateCircleFixture(radius=radius, density=mass / (math.pi * radius * radius),
-                                 friction=physics.friction, restitution=physics.restitution, groupIndex=-1)
-        bodies.append(body)
-    springs = []
-    for (i, j), rest in zip(walker.pairs.tolist(), walker.rest_length.tolist()):
-        joint = world.CreateDistanceJoint(bodyA=bodies[i], bodyB=bodies[j], anchorA=bodies[i].position,
-                                          anchorB=bodies[j].position, frequencyHz=physics.spring_frequency_hz,
-                                          dampingRatio=physics.spring_damping_ratio, collideConnected=False)
-        joint.length = rest * s
-        springs.append(joint)
+    built = build_world(walker, terrain, physics)
+    world, bodies, springs, start, masses = built.world, built.bodies, built.springs, built.start, built.masses
 
     active = np.flatnonzero(walker.active)
     muscles = [springs[k] for k in active.tolist()]
@@ -138,6 +175,7 @@ def simulate(walker: Walker, terrain: Terrain, physics: PhysicsParams = DEFAULT_
     reach = np.maximum(walker.rest_length, 0.5 * max(walker.width, walker.height))
     floor = terrain.lowest_point()
     result = SimulationResult(displacement=0.0, exploded=None, steps=0, simulated_s=0.0, wall_s=0.0, start=start)
+    result.setup_s = time.perf_counter() - started
     if record_every:
         result.frames.append(start.copy())
         result.frame_times.append(0.0)
