@@ -1,0 +1,113 @@
+"""The transformers backend on a tiny random model loaded by path: batching, seeding,
+sampling parameters and the one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from elm_llm.backend import LLMError, SamplingParams
+from elm_llm.hf_backend import TransformersBackend, looks_like_path
+
+PROMPTS = ["<NME> parity.py\n<BEF> def parity(b1, b2, b3, b4):\n", "def f():", "x = 1\n" * 5, "import math\n",
+           "<MSG> Fixed bugs\n<DFF>"]
+
+
+@pytest.fixture(scope="module")
+def backend(tiny_model):
+    return TransformersBackend(tiny_model, batch_size=4)
+
+
+def test_generation_is_batched_with_left_padding(backend, monkeypatch):
+    calls = []
+    original = backend.model.generate
+
+    def spy(**kwargs):
+        calls.append(kwargs["input_ids"].shape[0])
+        mask = kwargs["attention_mask"]
+        assert bool((mask[:, -1] == 1).all())  # left padding: every row ends with a real token
+        return original(**kwargs)
+
+    monkeypatch.setattr(backend.model, "generate", spy)
+    out = backend.generate(PROMPTS, SamplingParams(max_new_tokens=8), seed=3)
+    assert calls == [4, 1]
+    assert [c.prompt_index for c in out] == [0, 1, 2, 3, 4]
+    assert all(c.ok and 0 < c.tokens <= 8 for c in out)
+
+
+def test_same_seed_same_samples_other_seed_other_samples(backend):
+    params = SamplingParams(temperature=1.0, top_p=1.0, max_new_tokens=12)
+    first = [c.text for c in backend.generate(PROMPTS, params, seed=11)]
+    again = [c.text for c in backend.generate(PROMPTS, params, seed=11)]
+    other = [c.text for c in backend.generate(PROMPTS, params, seed=12)]
+    assert first == again
+    assert first != other
+
+
+def test_greedy_ignores_the_seed(backend):
+    params = SamplingParams(temperature=0.0, max_new_tokens=6)
+    assert [c.text for c in backend.generate(PROMPTS[:2], params, seed=1)] == \
+        [c.text for c in backend.generate(PROMPTS[:2], params, seed=2)]
+
+
+def test_several_samples_per_prompt_come_back_prompt_major(backend):
+    out = backend.generate(PROMPTS[:2], SamplingParams(max_new_tokens=4, n=3), seed=0)
+    assert [c.prompt_index for c in out] == [0, 0, 0, 1, 1, 1]
+
+
+def test_stop_strings_cut_the_text(backend):
+    out = backend.generate(PROMPTS, SamplingParams(temperature=1.0, max_new_tokens=30, stop=("e", "a")), seed=5)
+    assert all("e" not in c.text and "a" not in c.text for c in out)
+
+
+def test_prompt_longer_than_the_context_fails_alone(backend):
+    long_prompt = "bit_sum = sum([b1, b2, b3, b4])\n" * 400
+    out = backend.generate([PROMPTS[0], long_prompt], SamplingParams(max_new_tokens=4), seed=0)
+    assert out[0].ok
+    assert not out[1].ok and "context of 1024" in out[1].error
+
+
+def test_chat_needs_a_chat_template(backend, tiny_chat_model):
+    conversation = [[{"role": "user", "content": "Fix the bugs."}]]
+    with pytest.raises(LLMError, match="no chat template"):
+        backend.chat(conversation, SamplingParams(max_new_tokens=4))
+    chat = TransformersBackend(tiny_chat_model, batch_size=2)
+    assert chat.supports_chat
+    assert len(chat.chat(conversation * 3, SamplingParams(max_new_tokens=4), seed=0)) == 3
+
+
+def test_missing_directory_is_one_clear_line(tmp_path):
+    with pytest.raises(LLMError) as info:
+        TransformersBackend(str(tmp_path / "no-such-model"))
+    message = str(info.value)
+    assert "\n" not in message and "is not a directory" in message and "--model PATH" in message
+
+
+def test_directory_without_a_model_is_one_clear_line(tmp_path):
+    with pytest.raises(LLMError) as info:
+        TransformersBackend(str(tmp_path))
+    assert "\n" not in str(info.value) and "cannot load model" in str(info.value)
+
+
+def test_unreachable_hub_id_is_one_clear_line(monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(LLMError) as info:
+        TransformersBackend("CarperAI/diff-codegen-350m-v2")
+    message = str(info.value)
+    assert "\n" not in message
+    assert "'CarperAI/diff-codegen-350m-v2'" in message and "--model PATH" in message
+
+
+def test_gpu_requested_without_gpu(tiny_model):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(LLMError, match="no GPU"):
+        TransformersBackend(tiny_model, device="cuda")
+
+
+def test_hub_ids_and_paths_are_told_apart(tmp_path):
+    assert not looks_like_path("CarperAI/diff-codegen-350m-v2")
+    assert looks_like_path(str(tmp_path)) and looks_like_path("./models/diff") and looks_like_path("a/b/c")
