@@ -141,9 +141,12 @@ def status(run_dir: Annotated[Path, typer.Argument(help="run directory")]) -> No
 
 
 @app.command()
-def plugins(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+def plugins(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+            verbose: Annotated[bool, typer.Option("--verbose", "-v", help="descriptions and import tracebacks")] = False,
+            ) -> None:
     """List installed plugins, what each registers, and any that failed to load."""
-    infos = get_plugin_manager().plugins()
+    pm = get_plugin_manager()
+    infos = pm.plugins()
     if as_json:
         typer.echo(json.dumps([i.as_dict() for i in infos], indent=2))
         return
@@ -153,16 +156,27 @@ def plugins(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] 
         state = "ok" if not info.errors else "ERROR"
         typer.echo(f"{info.name}{dist} [{state}]  {info.module}")
         for kind, names in info.registered.items():
-            typer.echo(f"    {KIND_LABELS[kind]}: {', '.join(names)}")
+            if not verbose:
+                typer.echo(f"    {KIND_LABELS[kind]}: {', '.join(names)}")
+                continue
+            for name in names:
+                description = pm.registration(kind, name).help
+                typer.echo(f"    {KIND_LABELS[kind]} {name}" + (f": {description}" if description else ""))
         for error in info.errors:
             typer.echo(f"    error: {error}")
+        if verbose and info.traceback:
+            typer.echo("    " + info.traceback.rstrip().replace("\n", "\n    "))
+
+
+BUILTIN_COMMANDS = ("run", "resume", "status", "plugins")
 
 
 def _add_plugin_commands() -> None:
     pm = get_plugin_manager()
     for name in pm.names("command"):
         reg = pm.registration("command", name)
-        if name in {c.name for c in app.registered_commands} or name in {"run", "resume", "status", "plugins"}:
+        if name in BUILTIN_COMMANDS:
+            pm.reject(reg.plugin, f"command {name!r} rejected: it is a built-in elm command; choose another name")
             continue
         app.command(name=name, help=reg.help or None)(reg.obj)
 

@@ -63,6 +63,7 @@ class PluginInfo:
     version: str | None = None
     errors: list[str] = field(default_factory=list)
     registered: dict[str, list[str]] = field(default_factory=dict)
+    traceback: str | None = None  # of an import failure, for `elm plugins --verbose`
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -115,7 +116,7 @@ class PluginManager:
                     obj = ep.load()
                 except Exception as exc:  # a broken plugin must not take the CLI down
                     info.errors.append(f"import failed: {_one_line(exc)}")
-                    info.traceback = traceback.format_exc()  # type: ignore[attr-defined]
+                    info.traceback = traceback.format_exc()
                     continue
                 self._add(ep.name, obj, info)
         for name, obj in self._extra:
@@ -148,6 +149,10 @@ class PluginManager:
                     impl.function(register=self._make_register(kind, impl.plugin_name))
                 except Exception as exc:
                     info.errors.append(f"{hook_name} failed: {_one_line(exc)}")
+
+    def reject(self, plugin: str, message: str) -> None:
+        """Record a problem with something a plugin registered (shown by `elm plugins`)."""
+        self._infos[plugin].errors.append(message)
 
     def _make_register(self, kind: str, plugin: str) -> Callable[..., None]:
         def register(obj: Any, *args: Any, **kwargs: Any) -> None:
