@@ -73,11 +73,13 @@ def build_random_model(kind: str, tokenizer: Any, seed: int = 0, **sizes: Any) -
 
 
 def save_random_model(path: str | Path, kind: str = "gpt2", chat_template: str | None = None, seed: int = 0,
-                      texts: tuple[str, ...] | list[str] = TRAINING_TEXTS, vocab_size: int = 512,
+                      texts: tuple[str, ...] | list[str] = TRAINING_TEXTS, tokenizer_vocab: int = 512,
                       **sizes: Any) -> Path:
-    """Train a tokenizer, build a random model, ``save_pretrained`` both to ``path``."""
+    """Train a tokenizer, build a random model, ``save_pretrained`` both to ``path``.
+    The model's ``vocab_size`` defaults to the tokenizer's; a larger one (the real
+    CodeGen's 51,200) keeps the real output layer cost, the extra ids decode to nothing."""
     path = Path(path)
-    tokenizer = train_code_tokenizer(texts, vocab_size=vocab_size, chat_template=chat_template)
+    tokenizer = train_code_tokenizer(texts, vocab_size=tokenizer_vocab, chat_template=chat_template)
     model = build_random_model(kind, tokenizer, seed=seed, **sizes)
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)

@@ -1,0 +1,87 @@
+"""Throughput of the transformers backend: diffs/s and tokens/s at several batch sizes.
+
+The model is randomly initialised (no weights can be downloaded here) with a tokenizer
+trained on the spot, so the figures measure the machinery and the architecture, not a
+model's quality. End-of-text is disabled so every sample has exactly --new-tokens tokens.
+The prompts are diff-model prompts (<NME>/<BEF>/<MSG>/<DFF>) around a seed program.
+
+    python benchmarks/llm_generate.py                       # GPT-2 6 layers d256, CPU
+    python benchmarks/llm_generate.py --config codegen-350m --batch-sizes 1,32,128,512
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import tempfile
+import time
+
+import torch
+
+from elm_llm.backend import SamplingParams
+from elm_llm.hf_backend import TransformersBackend
+from elm_llm.prompts import diff_prompt
+from elm_llm.random_models import CODEGEN_350M, save_random_model
+from elm_seeds import read_seed
+
+CONFIGS = {
+    "gpt2-6l-256": ("gpt2", dict(n_layer=6, n_embd=256, n_head=8, n_positions=2048)),
+    "codegen-350m": ("codegen", dict(CODEGEN_350M)),
+}
+PROMPT_SEEDS = {"parity": ("parity", "parity_bugs_1", "parity.py", "Fixed bugs"),
+                "sodarace": ("sodarace", "square", "walker.py", "Changed make_walker function.")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", choices=sorted(CONFIGS), default="gpt2-6l-256")
+    parser.add_argument("--batch-sizes", default="1,8,32", help="comma-separated")
+    parser.add_argument("--new-tokens", type=int, default=64, help="tokens generated per sample")
+    parser.add_argument("--prompt", choices=sorted(PROMPT_SEEDS), default="parity")
+    parser.add_argument("--rounds", type=int, default=3, help="timed generate calls per batch size")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", default="auto")
+    args = parser.parse_args()
+    batch_sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
+
+    kind, sizes = CONFIGS[args.config]
+    domain, seed_name, file_name, message = PROMPT_SEEDS[args.prompt]
+    prompt = diff_prompt(file_name, read_seed(domain, seed_name), message)
+    with tempfile.TemporaryDirectory() as tmp:
+        build_start = time.perf_counter()
+        save_random_model(tmp, kind, **sizes)
+        backend = TransformersBackend(tmp, device=args.device, dtype=args.dtype, batch_size=max(batch_sizes))
+        build_seconds = time.perf_counter() - build_start
+    backend.eos_ids = set()
+    backend.model.generation_config.eos_token_id = None
+    parameters = sum(p.numel() for p in backend.model.parameters())
+    prompt_tokens = len(backend.tokenizer(prompt)["input_ids"])
+    params = SamplingParams(temperature=0.8, top_p=0.95, max_new_tokens=args.new_tokens)
+
+    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
+          f"torch {torch.__version__}, cuda: {torch.cuda.get_device_name() if torch.cuda.is_available() else 'none'}")
+    print(f"model: {args.config} ({kind}, {parameters / 1e6:.1f}M parameters, random init), {backend.describe()}, "
+          f"built and loaded in {build_seconds:.1f} s")
+    print(f"prompt: {args.prompt} diff prompt, {prompt_tokens} tokens; {args.new_tokens} new tokens per sample; "
+          f"{args.rounds} timed rounds per batch size after one warm-up")
+    print("per batch size: seconds of one generate call (median and best of the rounds); "
+          "diffs/s and tokens/s from the median (best in brackets)")
+    print(f"{'batch':>6} {'median s':>9} {'best s':>8} {'diffs/s':>16} {'tokens/s':>18}")
+    for batch in batch_sizes:
+        backend.batch_size = batch
+        prompts = [prompt] * batch
+        backend.generate(prompts, params, seed=0)  # warm-up: kernels, caches
+        times, tokens = [], 0
+        for r in range(args.rounds):
+            start = time.perf_counter()
+            tokens = sum(c.tokens for c in backend.generate(prompts, params, seed=r + 1))
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - start)
+        median, best = statistics.median(times), min(times)
+        print(f"{batch:>6} {median:>9.3f} {best:>8.3f} {batch / median:>8.2f} ({batch / best:>5.2f}) "
+              f"{tokens / median:>9.1f} ({tokens / best:>6.1f})")
+
+if __name__ == "__main__":
+    main()
