@@ -4,7 +4,7 @@ features), 12 bins each by default, so 1,728 niches. Values beyond a range go to
 The ranges were chosen from the spread of the seeds and of their mutants (docs/sodarace.md):
 the seeds sit in the lower third of each range (walkers grow more easily than they shrink
 below a few units), and at most 2 % of the valid mutants of a GP run fall beyond a range,
-except the tallest Radial mutants (11 % of one run), which the top height bin collects.
+except the tallest Radial mutants (12 % of one run), which the top height bin collects.
 """
 
 from __future__ import annotations
