@@ -54,3 +54,10 @@ def test_seed_file_without_make_walker_is_rejected(tmp_path):
     path.write_text("def make_robot():\n    pass\n")
     with pytest.raises(SeedError, match="defines no function make_walker"):
         load_seed(str(path))
+
+
+@pytest.mark.parametrize("terrain", ["flat", "left-wall", "right-wall", "bumpy", "tunnel"])
+def test_every_seed_completes_the_default_walk_on_every_terrain(terrain):
+    for name in list_seeds("sodarace"):
+        evaluation = evaluate(read_seed("sodarace", name), terrain, duration_s=10.0)
+        assert evaluation.outcome is Outcome.VALID, (name, evaluation.reason)
