@@ -1,0 +1,1 @@
+"""elm plugin: compare mutation operators by the success rate of single mutations."""
