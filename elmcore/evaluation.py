@@ -3,7 +3,9 @@
 ``evaluate_programs`` does it in the calling process (it forks one sandbox child per
 program). ``WorkerPool`` does it in N spawned worker processes, so the engine — which may
 hold an LLM and its threads — never forks, and a crash inside trusted native code (a
-physics engine) takes down only a worker, which is replaced.
+physics engine) takes down only a worker, which is replaced. Each worker first moves into
+private network, mount and IPC namespaces (``sandbox.isolate_worker``), and is recycled
+after a number of chunks or when its memory has grown too much.
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ import multiprocessing as mp
 import os
 import signal
 import time
+import warnings
 from collections import deque
-from collections.abc import Sequence
+from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from elmcore.interfaces import Domain
-from elmcore.sandbox import prepare, run_in_sandbox
+from elmcore.privileges import hide_from_same_user
+from elmcore.sandbox import confinement, isolate_worker, prepare, run_in_sandbox
 from elmcore.types import Evaluation, Outcome
 
 
@@ -54,19 +59,48 @@ def _die_with_parent() -> None:
         pass
 
 
+def rss_bytes(pid: int | str = "self") -> int:
+    """Resident memory of a process (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+# Sandbox children may not start threads: a BLAS thread pool inherited over fork would wait
+# for threads that do not exist. One thread per worker also keeps it able to enter a user
+# namespace (which only a single-threaded process may do). Set only where the user did not.
+WORKER_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+@contextmanager
+def _worker_environment() -> Iterator[None]:
+    added = [k for k in WORKER_ENVIRONMENT if k not in os.environ]
+    os.environ.update({k: WORKER_ENVIRONMENT[k] for k in added})
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
+
+
 def _worker_main(conn: Connection, domain_cls: type[Domain], domain_config: dict[str, Any]) -> None:
     _die_with_parent()
+    isolate_worker()  # first: before anything starts a thread
+    hide_from_same_user()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the engine's to handle
     domain = domain_cls(domain_cls.Config(**domain_config))
     prepare(domain.sandbox_spec())
+    conf = confinement()
     try:
-        conn.send(("ready", os.getpid()))
+        conn.send(("ready", os.getpid(), conf.describe(), conf.weaknesses))
         while True:
             message = conn.recv()
             if message is None:
                 return
             task_id, programs = message
-            conn.send((task_id, evaluate_programs(domain, programs)))
+            conn.send((task_id, evaluate_programs(domain, programs), rss_bytes()))
     except (EOFError, OSError):  # the engine went away
         return
 
@@ -80,20 +114,26 @@ class _Worker:
         self.conn, child_conn = ctx.Pipe()
         self.process = ctx.Process(target=_worker_main, args=(child_conn, domain_cls, domain_config),
                                    daemon=True, name="elm-eval-worker")
-        self.process.start()
+        with _worker_environment():
+            self.process.start()
         child_conn.close()
         self.task: tuple[int, list[int], list[str]] | None = None
         self.tasks_done = 0
+        self.confinement = ""
+        self.weaknesses: list[str] = []
+        self.rss_at_start = 0
+        self.rss = 0
 
     def wait_ready(self, timeout: float = 120.0) -> None:
         if not self.conn.poll(timeout):
             raise WorkerCrashed("evaluation worker did not start within "
                                 f"{timeout:.0f} s (exit code {self.process.exitcode})")
         try:
-            self.conn.recv()
+            _, _, self.confinement, self.weaknesses = self.conn.recv()
         except EOFError as exc:
             raise WorkerCrashed(f"evaluation worker failed to start (exit code {self.process.exitcode}); "
                                 "run with --workers 1 and check the domain config") from exc
+        self.rss_at_start = self.rss = rss_bytes(self.process.pid or 0)
 
     def stop(self) -> None:
         try:
@@ -113,23 +153,32 @@ class WorkerPool:
     Chunks are handed out as workers become free. If a worker dies mid-chunk, the chunk's
     programs are retried one at a time in a fresh worker, so one program that crashes
     trusted code is isolated and recorded as NOT_RUNNABLE while the others are evaluated.
-    Workers are replaced after ``max_tasks`` chunks to bound memory growth.
+    Workers are replaced after ``max_tasks`` chunks, or as soon as their resident memory
+    has grown by more than ``max_rss_growth_mb`` since they started, to bound memory.
     """
 
     def __init__(self, domain_cls: type[Domain], domain_config: dict[str, Any], workers: int = 1,
-                 max_tasks: int = 500) -> None:
+                 max_tasks: int = 500, max_rss_growth_mb: float = 256.0) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
+        hide_from_same_user()  # without root, programs run as this user
         self._ctx = mp.get_context("spawn")
         self._domain_cls = domain_cls
         self._domain_config = dict(domain_config)
         self._max_tasks = max_tasks
+        self._max_rss_growth = max_rss_growth_mb * 1024 * 1024
         self._workers = [self._spawn() for _ in range(workers)]
         for worker in self._workers:
             worker.wait_ready()
         self._task_ids = 0
         self.crashes = 0
         self.recycled = 0
+        self.confinement = self._workers[0].confinement
+        weak = self._workers[0].weaknesses
+        if weak:
+            warnings.warn(f"the sandbox is weaker on this machine: programs can {'; '.join(weak)}. "
+                          "See docs/sandbox.md (run as root, or allow user namespaces)", RuntimeWarning,
+                          stacklevel=2)
 
     @property
     def size(self) -> int:
@@ -175,7 +224,7 @@ class WorkerPool:
                 task_id, indices, flags = worker.task
                 worker.task = None
                 try:
-                    got_id, evaluations = conn.recv()  # type: ignore[union-attr]
+                    got_id, evaluations, worker.rss = conn.recv()  # type: ignore[union-attr]
                 except (EOFError, OSError):
                     self.crashes += 1
                     code = worker.process.exitcode
@@ -190,7 +239,7 @@ class WorkerPool:
                 for i, evaluation in zip(indices, evaluations):
                     results[i] = evaluation
                 worker.tasks_done += 1
-                if worker.tasks_done >= self._max_tasks:
+                if worker.tasks_done >= self._max_tasks or worker.rss - worker.rss_at_start > self._max_rss_growth:
                     self.recycled += 1
                     self._replace(worker)
         return [r for r in results if r is not None]

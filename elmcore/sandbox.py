@@ -1,13 +1,17 @@
 """Runs untrusted program text in a forked child process under limits.
 
 The caller (an evaluation worker, never the engine) forks once per program. The child
-gets its own process group and temporary directory, resource limits (CPU seconds,
-address space, file size, open files, no core dumps), stdout/stderr sent to /dev/null,
-and — when running as root — drops to an unprivileged user. It executes the program
-into a fresh namespace, calls the domain's harness on that namespace and writes the
-harness output as JSON to a pipe. The parent enforces a wall-clock timeout, caps the
-bytes it reads, kills the whole process group afterwards and parses the JSON. Every
-failure becomes a ``SandboxResult`` with ``ok=False`` and a reason; nothing raises.
+gets its own process group and scratch directory, resource limits (CPU seconds, address
+space, file size, open files, no processes, no core dumps), stdout/stderr sent to
+/dev/null, and is confined in layers: an unprivileged uid of its own when the caller is
+root (no capabilities otherwise), Landlock (writes only in its scratch directory, no TCP,
+no signals out), a seccomp filter (no processes, sockets, signals to others, namespaces,
+mounts, IPC objects), and — in evaluation workers — private network, mount and IPC
+namespaces (elmcore.namespaces). It executes the program into a fresh namespace, calls
+the domain's harness on that namespace and writes the harness output as JSON to a pipe.
+The parent enforces a wall-clock timeout, caps the bytes it reads, kills the child's
+process group, reaps it, removes what it wrote and parses the JSON. Every failure becomes
+a ``SandboxResult`` with ``ok=False`` and a reason; nothing raises.
 
 What this promises and what it does not is written down in docs/sandbox.md.
 """
@@ -30,11 +34,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from elmcore import landlock, namespaces, privileges, seccomp
 from elmcore.types import Outcome, SandboxSpec
 
-UNPRIVILEGED_UID = 65534  # "nobody" on Debian-like systems
 _FSIZE_LIMIT = 16 * 1024 * 1024
 _NOFILE_LIMIT = 64
+_SETUP_FAILED = 71
 
 
 @dataclass
@@ -44,6 +49,37 @@ class SandboxResult:
     outcome: Outcome | None = None  # NOT_RUNNABLE when not ok
     reason: str = ""
     seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """The layers this process puts around each program it runs (see ``confinement()``)."""
+
+    isolation: namespaces.Isolation | None  # set in evaluation workers by ``isolate_worker``
+    scratch_root: str | None  # where per-program directories are made (None: the system default)
+    private_dirs: tuple[str, ...]  # private tmpfs mounts wiped after each program
+    sandbox_uid: int | None  # the uid programs run as (None: the caller's, without capabilities)
+    landlock_abi: int  # 0: no Landlock
+    seccomp: bool
+
+    def describe(self) -> str:
+        who = f"uid {self.sandbox_uid}" if self.sandbox_uid is not None else "caller's uid without capabilities"
+        land = f"Landlock ABI {self.landlock_abi}" if self.landlock_abi else "no Landlock"
+        filt = "seccomp filter" if self.seccomp else "no seccomp filter"
+        spaces = self.isolation.describe() if self.isolation else "namespaces: none (not an evaluation worker)"
+        return f"{who}; {land}; {filt}; {spaces}"
+
+    @property
+    def weaknesses(self) -> list[str]:
+        """What a program could still do here that the full sandbox prevents."""
+        found = []
+        if not (self.landlock_abi or (self.isolation and self.isolation.filesystem)):
+            found.append("write to world-writable directories (no Landlock, no private mount namespace)")
+        if not (self.seccomp or (self.isolation and self.isolation.network)):
+            found.append("open network connections (no seccomp filter, no network namespace)")
+        if self.sandbox_uid is None and not (self.seccomp or self.landlock_abi >= 6):
+            found.append("signal processes of the same user, the engine included")
+        return found
 
 
 def load_callable(path: str) -> Callable[..., Any]:
@@ -70,64 +106,111 @@ def prepare(spec: SandboxSpec) -> tuple[Callable[..., Any], dict[str, Any]]:
     return _PREPARED[key]
 
 
+_ISOLATION: list[namespaces.Isolation] = []
+_CONFINEMENT: dict[int, Confinement] = {}
+
+
+def isolate_worker(tmpfs_mb: int = 256) -> namespaces.Isolation:
+    """Called once by an evaluation worker at start, before it starts threads: private
+    network, mount and IPC namespaces for it and every program it runs."""
+    if not _ISOLATION:
+        _ISOLATION.append(namespaces.isolate_worker(tmpfs_mb))
+        _CONFINEMENT.clear()
+    return _ISOLATION[0]
+
+
+def confinement() -> Confinement:
+    """The confinement this process applies to its programs (computed once per process)."""
+    pid = os.getpid()
+    if pid not in _CONFINEMENT:
+        isolation = _ISOLATION[0] if _ISOLATION else None
+        private = isolation.private_dirs if isolation is not None and isolation.filesystem else ()
+        _CONFINEMENT.clear()
+        _CONFINEMENT[pid] = Confinement(
+            isolation=isolation, scratch_root=private[0] if private else _shared_scratch_root(),
+            private_dirs=private, sandbox_uid=privileges.sandbox_uid(pid) if os.geteuid() == 0 else None,
+            landlock_abi=landlock.abi(), seccomp=seccomp.available())
+    return _CONFINEMENT[pid]
+
+
+def _shared_scratch_root() -> str | None:
+    """A RAM-backed folder for the per-program directories when there is one: creating and
+    removing a directory there costs ~30 µs instead of milliseconds on disk."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
 def _fail(reason: str, started: float) -> SandboxResult:
     return SandboxResult(ok=False, outcome=Outcome.NOT_RUNNABLE, reason=reason,
                          seconds=time.perf_counter() - started)
 
 
 def run_in_sandbox(program: str, spec: SandboxSpec) -> SandboxResult:
-    """Execute ``program`` and its domain harness in a limited child; return plain data."""
+    """Execute ``program`` and its domain harness in a confined child; return plain data."""
     started = time.perf_counter()
     if not isinstance(program, str):
         return _fail(f"program is {type(program).__name__}, not text", started)
     harness, modules = prepare(spec)
-    workdir = tempfile.mkdtemp(prefix="elm-sandbox-", dir=_scratch_root())
+    conf = confinement()
+    privileges.hide_from_same_user()
+    workdir = tempfile.mkdtemp(prefix="elm-sandbox-", dir=conf.scratch_root)
     read_fd, write_fd = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # child: never returns
         os.close(read_fd)
-        _child(program, spec, harness, modules, workdir, write_fd)
+        _child(program, spec, harness, modules, workdir, write_fd, conf, parent)
     os.close(write_fd)
+    child = _Child(pid)
     try:
-        return _collect(pid, read_fd, spec, started)
+        return _collect(child, read_fd, spec, started)
     finally:
         os.close(read_fd)
-        _kill_group(pid)
-        shutil.rmtree(workdir, ignore_errors=True)
+        child.finish()
+        if conf.private_dirs:
+            namespaces.wipe(conf.private_dirs)  # the scratch dir and whatever else the program left
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
-_SCRATCH: list[str | None] = []
+class _Child:
+    """A forked child and its process group. The group is killed only while the child is
+    unreaped: its pid (and so the group id) cannot have been reused by another process."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.status: int | None = None
+
+    def exited(self) -> bool:
+        """Whether the child has exited (it stays a zombie until ``finish``)."""
+        try:
+            info = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return True
+        return info is not None
+
+    def finish(self) -> int:
+        """Kill the whole group and reap the child; returns its wait status."""
+        if self.status is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                _, self.status = os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                self.status = 0
+        return self.status
 
 
-def _scratch_root() -> str | None:
-    """A RAM-backed folder for the per-program working directories when there is one:
-    creating and removing a directory there costs ~30 µs instead of milliseconds on disk."""
-    if not _SCRATCH:
-        shm = "/dev/shm"
-        _SCRATCH.append(shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None)
-    return _SCRATCH[0]
-
-
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
-
-
-def _collect(pid: int, read_fd: int, spec: SandboxSpec, started: float) -> SandboxResult:
+def _collect(child: _Child, read_fd: int, spec: SandboxSpec, started: float) -> SandboxResult:
     deadline = started + spec.timeout_s
     chunks: list[bytes] = []
     size = 0
     while True:
         left = deadline - time.perf_counter()
         if left <= 0:
-            _kill_group(pid)
-            _reap(pid)
+            child.finish()
             return _fail(f"timeout: still running after {spec.timeout_s:g} s wall clock", started)
         ready, _, _ = select.select([read_fd], [], [], left)
         if not ready:
@@ -137,21 +220,22 @@ def _collect(pid: int, read_fd: int, spec: SandboxSpec, started: float) -> Sandb
             break
         size += len(data)
         if size > spec.max_output_bytes:
-            _kill_group(pid)
-            _reap(pid)
+            child.finish()
             return _fail(f"output too large: over {spec.max_output_bytes} bytes", started)
         chunks.append(data)
-    status = _reap(pid, deadline)
+    while not child.exited():  # it closed the pipe; it exits right after, unless it closed it early
+        if time.perf_counter() >= deadline:
+            child.finish()
+            return _fail(f"timeout: did not exit within {spec.timeout_s:g} s", started)
+        time.sleep(0.0002)
+    status = child.finish()
     raw = b"".join(chunks)
-    if status is None:
-        _kill_group(pid)
-        _reap(pid)
-        return _fail(f"timeout: did not exit within {spec.timeout_s:g} s", started)
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-        why = {"SIGXCPU": "CPU time limit exceeded", "SIGKILL": "killed (memory or CPU limit)",
-               "SIGSEGV": "crashed (segmentation fault)"}.get(name, "killed by a signal")
+        why = {"SIGXCPU": "CPU time limit exceeded", "SIGKILL": "killed (memory or CPU limit, or by itself)",
+               "SIGSEGV": "crashed (segmentation fault)", "SIGSYS": "made a forbidden system call"
+               }.get(name, "killed by a signal")
         return _fail(f"{why}: {name}", started)
     if not raw:
         code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
@@ -168,27 +252,18 @@ def _collect(pid: int, read_fd: int, spec: SandboxSpec, started: float) -> Sandb
     return SandboxResult(ok=True, output=message.get("output"), seconds=time.perf_counter() - started)
 
 
-def _reap(pid: int, deadline: float | None = None) -> int | None:
-    """Wait for the child; None if it is still alive at ``deadline``."""
-    while True:
-        try:
-            done, status = os.waitpid(pid, os.WNOHANG if deadline is not None else 0)
-        except ChildProcessError:
-            return 0
-        if done:
-            return status
-        if deadline is None or time.perf_counter() >= deadline:
-            return None
-        time.sleep(0.0005)
-
-
 def _child(program: str, spec: SandboxSpec, harness: Callable[..., Any], modules: dict[str, Any],
-           workdir: str, write_fd: int) -> None:
+           workdir: str, write_fd: int, conf: Confinement, parent: int) -> None:
     code = 0
     try:
         os.setsid()
         faulthandler.disable()  # its dumps would go to the caller's stderr
-        _limit(spec, workdir)
+        try:
+            _confine(spec, workdir, conf, parent)
+        except BaseException as exc:  # fail closed: no program runs half-confined
+            _write_all(write_fd, json.dumps({"ok": False, "error": f"sandbox setup failed: {_describe(exc)}"}
+                                            ).encode("utf-8", "replace"))
+            os._exit(_SETUP_FAILED)
         sys.modules.update(modules)
         namespace: dict[str, Any] = {"__name__": "__elm_program__", "__builtins__": builtins}
         try:
@@ -228,7 +303,9 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _limit(spec: SandboxSpec, workdir: str) -> None:
+def _confine(spec: SandboxSpec, workdir: str, conf: Confinement, parent: int) -> None:
+    """Everything between fork and the program's first line, in this order: limits, quiet
+    stdio, scratch dir, identity, death with the parent, environment, Landlock, seccomp."""
     cpu = max(1, int(spec.timeout_s + 1))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     # the child starts with the worker's mappings (numpy, Box2D...): the cap is on what it adds
@@ -242,16 +319,20 @@ def _limit(spec: SandboxSpec, workdir: str) -> None:
     os.close(devnull)
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - the child exits, never closes
     os.chdir(workdir)
-    if os.geteuid() == 0:  # root ignores most limits: become nobody
-        os.chown(workdir, UNPRIVILEGED_UID, UNPRIVILEGED_UID)
-        os.setgroups([])
-        os.setgid(UNPRIVILEGED_UID)
-        os.setuid(UNPRIVILEGED_UID)
-    if os.getuid() != 0:  # an unprivileged child may not fork (fork bombs)
-        resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+    if conf.sandbox_uid is not None:  # root ignores most limits: become a uid of our own
+        os.chown(workdir, conf.sandbox_uid, conf.sandbox_uid)
+        privileges.become(conf.sandbox_uid)
+    else:
+        privileges.drop_capabilities()
+    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # no fork bombs: this uid may start nothing
     resource.setrlimit(resource.RLIMIT_NOFILE, (_NOFILE_LIMIT, _NOFILE_LIMIT))
+    privileges.die_with_parent(parent)  # after the uid change, which clears the setting
     os.environ.clear()
     os.environ.update({"HOME": workdir, "TMPDIR": workdir, "PATH": "/usr/bin:/bin"})
+    if conf.landlock_abi:
+        landlock.restrict(workdir)
+    if conf.seccomp:
+        seccomp.install(os.getpid())
 
 
 def _address_space_bytes() -> int:

@@ -1,0 +1,184 @@
+"""Moves an evaluation worker into its own network, mount and IPC namespaces, once, at start.
+
+After ``isolate_worker()`` the worker and every sandbox child it forks see: no network
+(an empty network namespace: not even loopback is up), the host filesystem read-only,
+and fresh private tmpfs mounts on /tmp, /var/tmp and /dev/shm that no other process
+sees and that the worker wipes after each program. System V / POSIX IPC objects live in
+a private IPC namespace whose limits are set to zero. Root does this directly; another
+user does it inside a new user namespace when the kernel allows unprivileged ones.
+Anything that cannot be done is reported in ``Isolation.missing``, never raised: the
+per-program limits (elmcore.confinement) still apply.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+from dataclasses import dataclass, field
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY = 0x1
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_NOEXEC = 0x8
+MS_REMOUNT = 0x20
+MS_NOATIME = 0x400
+MS_NODIRATIME = 0x800
+MS_BIND = 0x1000
+MS_REC = 0x4000
+MS_PRIVATE = 1 << 18
+MS_RELATIME = 1 << 21
+AT_FDCWD = -100
+AT_RECURSIVE = 0x8000
+MOUNT_ATTR_RDONLY = 0x1
+SYS_MOUNT_SETATTR = 442  # the same number on every architecture (added in Linux 5.12)
+
+PRIVATE_DIRS = ("/dev/shm", "/tmp", "/var/tmp")  # the first one that exists holds the scratch dirs
+IPC_LIMITS = {"/proc/sys/kernel/shmmni": "0", "/proc/sys/kernel/msgmni": "0",
+              "/proc/sys/kernel/sem": "0 0 0 0", "/proc/sys/fs/mqueue/queues_max": "0"}
+_MOUNT_OPTION_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime": MS_NOATIME,
+                       "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME}
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """What ``isolate_worker`` achieved in this process."""
+
+    network: bool = False  # own empty network namespace
+    filesystem: bool = False  # host read-only, private tmpfs on PRIVATE_DIRS
+    ipc: bool = False  # own IPC namespace
+    user_namespace: bool = False  # unprivileged: children must drop the namespace's capabilities
+    private_dirs: tuple[str, ...] = ()
+    missing: tuple[str, ...] = field(default_factory=tuple)  # one line per thing that could not be done
+
+    def describe(self) -> str:
+        parts = [name for name, ok in (("network", self.network), ("filesystem", self.filesystem),
+                                       ("ipc", self.ipc)) if ok]
+        how = " (user namespace)" if self.user_namespace else ""
+        text = f"namespaces: {', '.join(parts) or 'none'}{how}"
+        return text + (f"; missing: {'; '.join(self.missing)}" if self.missing else "")
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+_libc.unshare.argtypes = [ctypes.c_int]
+_libc.syscall.restype = ctypes.c_long
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
+                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    enc = (lambda s: s.encode() if s is not None else None)
+    _check(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w", encoding="ascii") as fh:
+        fh.write(text)
+
+
+def _enter_namespaces() -> tuple[bool, str | None]:
+    """unshare net+mount+ipc (with a user namespace when not root); (user_namespace, error)."""
+    flags = CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC
+    if os.geteuid() == 0:
+        try:
+            _check(_libc.unshare(flags), "unshare")
+            return False, None
+        except OSError as exc:
+            root_error = str(exc)
+    else:
+        root_error = None
+    uid, gid = os.geteuid(), os.getegid()
+    try:
+        _check(_libc.unshare(flags | CLONE_NEWUSER), "unshare with a user namespace")
+    except OSError as exc:
+        return False, root_error or (f"{exc} (unprivileged user namespaces are disabled; "
+                                     "run as root or allow them: sysctl kernel.unprivileged_userns_clone=1)")
+    _write("/proc/self/uid_map", f"{uid} {uid} 1")
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/gid_map", f"{gid} {gid} 1")
+    return True, None
+
+
+def _make_host_read_only() -> None:
+    attr = _MountAttr(attr_set=MOUNT_ATTR_RDONLY)
+    result = _libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, ctypes.byref(attr),
+                           ctypes.c_size_t(ctypes.sizeof(attr)))
+    if result == 0:
+        return
+    if ctypes.get_errno() != 38:  # not ENOSYS: a real refusal
+        _check(result, "mount_setattr / read-only")
+    for target, options in _mount_points():  # kernels before 5.12: one remount per mount point
+        flags = MS_BIND | MS_REMOUNT | MS_RDONLY
+        for option in options:
+            flags |= _MOUNT_OPTION_FLAGS.get(option, 0)
+        _mount(None, target, None, flags)
+
+
+def _mount_points() -> list[tuple[str, list[str]]]:
+    points = []
+    with open("/proc/self/mountinfo", encoding="utf-8") as fh:
+        for line in fh:
+            fields = line.split()
+            target = fields[4].encode().decode("unicode_escape")  # \040 etc. in names
+            points.append((target, fields[5].split(",")))
+    return points
+
+
+def isolate_worker(tmpfs_mb: int = 256) -> Isolation:
+    """Put this (single-threaded, just started) process into private namespaces."""
+    missing: list[str] = []
+    user_ns, error = _enter_namespaces()
+    if error is not None:
+        return Isolation(missing=(f"no namespaces: {error}",))
+    if not user_ns:  # inside a user namespace these stay the host's; the syscall filter refuses IPC objects
+        for path, value in IPC_LIMITS.items():
+            try:
+                _write(path, value)
+            except OSError as exc:
+                missing.append(f"IPC limit {path}: {exc.strerror}")
+    filesystem = True
+    private: list[str] = []
+    try:
+        _mount(None, "/", None, MS_REC | MS_PRIVATE)
+        _make_host_read_only()
+        for target in PRIVATE_DIRS:
+            if os.path.isdir(target):
+                _mount("elm-private", target, "tmpfs", MS_NOSUID | MS_NODEV,
+                       f"size={tmpfs_mb}m,nr_inodes=16384,mode=1777")
+                private.append(target)
+    except OSError as exc:
+        filesystem = False
+        missing.append(f"private filesystem: {exc}")
+    return Isolation(network=True, filesystem=filesystem and bool(private), ipc=True, user_namespace=user_ns,
+                     private_dirs=tuple(private), missing=tuple(missing))
+
+
+def wipe(directories: tuple[str, ...]) -> None:
+    """Remove everything in the private tmpfs mounts (what a program left behind)."""
+    for directory in directories:
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
