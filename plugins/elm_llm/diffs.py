@@ -81,12 +81,15 @@ def normalise_newlines(text: str) -> str:
 
 def parse_hunks(completion: str) -> list[Hunk]:
     """Every hunk in a completion, in order; anything that is not diff text is skipped,
-    and a diff-model marker (``<NME>``, end of text, a code fence) ends the diff."""
+    and a diff-model marker (``<NME>``, end of text) or a code fence after the first hunk
+    ends the diff."""
     hunks: list[Hunk] = []
     current: Hunk | None = None
     lines = normalise_newlines(completion).split("\n")
     for i, line in enumerate(lines):
         if line.lstrip().startswith(END_MARKERS):
+            if line.lstrip().startswith("```") and not hunks:
+                continue  # a fence opening the diff
             break
         header = HUNK_HEADER.match(line)
         if header:

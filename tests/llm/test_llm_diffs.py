@@ -125,6 +125,11 @@ def test_garbage_that_looks_like_diff_lines_is_cut_by_the_stated_counts():
     assert apply(BUGGY_PARITY, completion) == FIXED_PARITY
 
 
+def test_diff_inside_a_code_fence():
+    completion = "```diff\n" + FIXING_DIFF + "```\n@@ -1,1 +1,1 @@\n-junk\n+junk2\n"
+    assert apply(BUGGY_PARITY, completion) == FIXED_PARITY
+
+
 def test_file_headers_and_leading_prose_are_skipped():
     completion = "Here is the fix:\ndiff --git a/parity.py b/parity.py\n--- a/parity.py\n+++ b/parity.py\n" + FIXING_DIFF
     assert apply(BUGGY_PARITY, completion) == FIXED_PARITY
