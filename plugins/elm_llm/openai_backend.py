@@ -41,7 +41,9 @@ def classify_failure(exc: Exception, timeout_s: float) -> RequestFailure:
         retry_after = _retry_after(exc.response.headers.get("retry-after"))
         if code in (408, 409, 429) or code >= 500:
             return RequestFailure(f"HTTP {code}", True, retry_after)
-        return RequestFailure(f"HTTP {code}: {_first_line(exc)[:200]}", False)
+        body = exc.body if isinstance(exc.body, dict) else {}
+        detail = str(body.get("message") or _first_line(exc))
+        return RequestFailure(f"HTTP {code}: {detail.splitlines()[0][:200] if detail else ''}", False)
     if isinstance(exc, (openai.APIResponseValidationError, ValueError, TypeError, AttributeError, KeyError)):
         return RequestFailure(f"malformed response ({type(exc).__name__}: {_first_line(exc)[:120]})", True)
     return RequestFailure(f"{type(exc).__name__}: {_first_line(exc)[:200]}", False)
@@ -49,6 +51,13 @@ def classify_failure(exc: Exception, timeout_s: float) -> RequestFailure:
 
 def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _tokens_per_choice(response: Any) -> int:
+    """Generated tokens per choice, from the usage block when the server sends one."""
+    usage = getattr(response, "usage", None)
+    total = getattr(usage, "completion_tokens", None) if usage is not None else None
+    return int(total) // max(1, len(response.choices)) if isinstance(total, int) else 0
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -94,8 +103,9 @@ class OpenAIBackend(Backend):
             return self.client.completions.create(
                 model=self.model_name, prompt=prompt, **self._sampling_kwargs(params, seed, i))
 
-        def texts(response: Any) -> list[tuple[str, str | None]]:
-            return [(c.text or "", c.finish_reason) for c in sorted(response.choices, key=lambda c: c.index)]
+        def texts(response: Any) -> list[tuple[str, str | None, int]]:
+            tokens = _tokens_per_choice(response)
+            return [(c.text or "", c.finish_reason, tokens) for c in sorted(response.choices, key=lambda c: c.index)]
 
         return self._run(list(prompts), request, texts, params)
 
@@ -105,8 +115,9 @@ class OpenAIBackend(Backend):
             return self.client.chat.completions.create(
                 model=self.model_name, messages=list(messages), **self._sampling_kwargs(params, seed, i))
 
-        def texts(response: Any) -> list[tuple[str, str | None]]:
-            return [(c.message.content or "", c.finish_reason)
+        def texts(response: Any) -> list[tuple[str, str | None, int]]:
+            tokens = _tokens_per_choice(response)
+            return [(c.message.content or "", c.finish_reason, tokens)
                     for c in sorted(response.choices, key=lambda c: c.index)]
 
         return self._run(list(conversations), request, texts, params)
@@ -125,7 +136,7 @@ class OpenAIBackend(Backend):
         return kwargs
 
     def _run(self, items: list[Any], request: Callable[[int, Any], Any],
-             texts: Callable[[Any], list[tuple[str, str | None]]], params: SamplingParams) -> list[Completion]:
+             texts: Callable[[Any], list[tuple[str, str | None, int]]], params: SamplingParams) -> list[Completion]:
         n = max(1, params.n)
 
         def one(i: int) -> list[Completion]:
@@ -133,9 +144,10 @@ class OpenAIBackend(Backend):
             if isinstance(outcome, RequestFailure):
                 return [Completion(prompt_index=i, error=outcome.reason) for _ in range(n)]
             found = []
-            for text, finish in outcome[:n]:
+            for text, finish, tokens in outcome[:n]:
                 text, hit = cut_at_stop(text, params.stop)
-                found.append(Completion(prompt_index=i, text=text, finish_reason="stop" if hit else finish))
+                found.append(Completion(prompt_index=i, text=text, tokens=tokens,
+                                        finish_reason="stop" if hit else finish))
             missing = n - len(found)
             found += [Completion(prompt_index=i, error=f"server returned {len(outcome)} of {n} choices")
                       for _ in range(missing)]
@@ -164,4 +176,4 @@ class OpenAIBackend(Backend):
             if failure.retry_after_s is not None:
                 delay = min(self.max_backoff_s, max(delay, failure.retry_after_s))
             time.sleep(delay)
-        raise AssertionError("unreachable")
+        return RequestFailure("no attempt made", False)  # retries >= 0, so the loop always returns
