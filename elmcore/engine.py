@@ -85,15 +85,23 @@ def build_components(resolved: dict[str, Any], pm: PluginManager) -> tuple[Domai
     return domain, mutator, qd
 
 
+def _prepare(mutator: Mutator) -> None:
+    try:
+        mutator.prepare()
+    except ValueError as exc:
+        raise ConfigError(f"mutator {mutator.name!r}: {exc}") from exc
+
+
 class Engine:
     """One run, bound to its run directory. Create with ``Engine.start`` or ``Engine.resume``."""
 
-    def __init__(self, run_dir: Path, resolved: dict[str, Any], pm: PluginManager, store: RunStore) -> None:
+    def __init__(self, run_dir: Path, resolved: dict[str, Any], pm: PluginManager, store: RunStore,
+                 components: tuple[Domain, Mutator, QDAlgorithm] | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.config = resolved
         self.pm = pm
         self.store = store
-        self.domain, self.mutator, self.qd = build_components(resolved, pm)
+        self.domain, self.mutator, self.qd = components or build_components(resolved, pm)
         self.counts: dict[str, int] = store.outcome_counts()
         self._before_last: QDAlgorithm | None = None  # the archive before the last committed batch
         self._rebuild_archive()
@@ -102,14 +110,15 @@ class Engine:
     @classmethod
     def start(cls, run_dir: str | Path, resolved: dict[str, Any], pm: PluginManager) -> "Engine":
         run_dir = Path(run_dir)
-        build_components(resolved, pm)  # fail on a bad component before creating anything
+        components = build_components(resolved, pm)  # a bad component fails before anything is created
+        _prepare(components[1])
         store = RunStore.create(run_dir)
         store.set_meta("config", resolved)
         store.set_meta("plugins", pm.versions())
         store.set_meta("environment", {"python": sys.version.split()[0], "platform": platform.platform(),
                                        "created": time.time()})
         (run_dir / CONFIG_FILE).write_text(dump_yaml(resolved), encoding="utf-8")
-        return cls(run_dir, resolved, pm, store)
+        return cls(run_dir, resolved, pm, store, components)
 
     @classmethod
     def resume(cls, run_dir: str | Path, pm: PluginManager, evals: int | None = None,
@@ -123,7 +132,9 @@ class Engine:
         if workers is not None:
             resolved["run"]["workers"] = workers
         store.set_meta("config", resolved)
-        return cls(Path(run_dir), resolved, pm, store)
+        engine = cls(Path(run_dir), resolved, pm, store)
+        _prepare(engine.mutator)
+        return engine
 
     def _rebuild_archive(self) -> None:
         """Re-insert every committed valid candidate, batch by batch, and check that the

@@ -94,6 +94,11 @@ class Mutator(Component):
         super().__init__(config)
         self.context = context or MutationContext(file_name="program.py", function_name="main")
 
+    def prepare(self) -> None:
+        """Load what the mutator needs (a model, a connection) before a run starts, so a bad
+        model path or missing key fails before anything is written. Raise ValueError with a
+        one-line message the user can act on."""
+
     @abstractmethod
     def mutate(self, parents: Sequence[Parent], rng: np.random.Generator) -> list[Child]:
         """Return exactly ``len(parents)`` children."""
