@@ -16,8 +16,9 @@ ChatMessages = list[dict[str, str]]
 """One conversation: ``[{"role": "system" | "user" | "assistant", "content": "..."}]``."""
 
 
-class LLMError(Exception):
-    """A model or server problem a user must fix (wrong path, no chat template, missing key)."""
+class LLMError(ValueError):
+    """A model or server problem a user must fix (wrong path, no chat template, missing key).
+    A ValueError, so elm reports it as one line when a run is being set up."""
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,10 @@ class LLMMutator(Mutator):
             self._backend = make_backend(self.config)
         return self._backend
 
+    def prepare(self) -> None:
+        """Load the model or check the server settings before the run directory is created."""
+        _ = self.backend
+
     def sampling(self) -> SamplingParams:
         c = self.config
         return SamplingParams(temperature=c.temperature, top_p=c.top_p, max_new_tokens=c.max_new_tokens,
