@@ -11,6 +11,15 @@ elm compare --domain parity --mutators gp,gp-tree --bugs 1-5 --trials 100000 \
 elm compare --domain quadratic --mutators gp,gp-tree --bugs 1-2 --trials 100000 \
     --workers "$WORKERS" --seed 0 --out quadratic
 
+# The paper tuned its GP's mutation rate by hand: gp-tree at two higher rates, as labelled
+# operators (NAME:TAG) with their own settings.
+for domain in parity quadratic; do
+    bugs=$([ "$domain" = parity ] && echo 1-5 || echo 1-2)
+    elm compare --domain "$domain" --mutators gp-tree:rate25,gp-tree:rate40 --bugs "$bugs" \
+        --set gp-tree:rate25.rate=0.25 --set gp-tree:rate40.rate=0.4 --trials 100000 \
+        --workers "$WORKERS" --seed 0 --out "$domain-rates"
+done
+
 # With language models (none can be downloaded here; see README.md): add the LLM operators,
 # fewer trials for them, and where each model is, e.g.
 #   elm compare --domain parity --mutators gp,gp-tree,diff,prompt,edit --bugs 1-5 \

@@ -101,13 +101,14 @@ Progress = Callable[[TrialCount], None]
 
 def count_successes(mutator: Mutator, parent: str, trials: int, rng: np.random.Generator,
                     cache: VerdictCache, batch_size: int = 500, bugs: int | None = None,
-                    on_batch: Progress | None = None) -> TrialCount:
+                    on_batch: Progress | None = None, label: str | None = None) -> TrialCount:
     """Mutate ``parent`` ``trials`` times, one mutation per trial, and count the children that
-    solve the task (``domain.is_solution``). A child without a program counts as a failed trial."""
+    solve the task (``domain.is_solution``). A child without a program counts as a failed trial.
+    ``label`` names the operator in the result (default: the mutator's name)."""
     if trials < 1 or batch_size < 1:
         raise CompareError(f"trials and batch size must be at least 1, got {trials} and {batch_size}")
     started = time.perf_counter()
-    count = TrialCount(operator=mutator.name, bugs=bugs)
+    count = TrialCount(operator=label or mutator.name, bugs=bugs)
     outcomes: Counter[str] = Counter()
     seen: set[str] = set()
     evaluated_before = cache.evaluated
@@ -136,7 +137,7 @@ def count_successes(mutator: Mutator, parent: str, trials: int, rng: np.random.G
         try:
             while made < trials:
                 n = min(batch_size, trials - made)
-                children = _mutate(mutator, parent, n, rng)
+                children = _mutate(mutator, parent, n, rng, count.operator)
                 new = cache.claim([c.program for c in children if c.program is not None])
                 in_flight.append((children, background.submit(cache.evaluate, new)))
                 made += n
@@ -150,13 +151,13 @@ def count_successes(mutator: Mutator, parent: str, trials: int, rng: np.random.G
     return count
 
 
-def _mutate(mutator: Mutator, parent: str, n: int, rng: np.random.Generator) -> list[Child]:
+def _mutate(mutator: Mutator, parent: str, n: int, rng: np.random.Generator, label: str) -> list[Child]:
     try:
         children = mutator.mutate([Parent(id=None, program=parent)] * n, rng)
     except Exception as exc:  # an operator's failure (a model that will not load, a server that is down)
         message = str(exc).splitlines()[0] if str(exc) else ""
-        raise CompareError(f"operator {mutator.name!r} failed: {type(exc).__name__}: {message}") from exc
+        raise CompareError(f"operator {label!r} failed: {type(exc).__name__}: {message}") from exc
     if len(children) != n:
-        raise CompareError(f"operator {mutator.name!r} returned {len(children)} children for {n} parents; "
+        raise CompareError(f"operator {label!r} returned {len(children)} children for {n} parents; "
                            "a mutator must return one child per parent")
     return children

@@ -21,14 +21,25 @@ from elm_compare.counting import CompareError
 DEFAULT_TRIALS = 10_000
 DEFAULT_BATCH_SIZE = 500
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+_TAG = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 @dataclass(frozen=True)
 class OperatorPlan:
-    name: str
+    name: str  # the label results use: the mutator's name, or NAME:TAG for a second config of it
     options: dict[str, Any]  # the mutator's resolved config
     trials: int
     batch_size: int
+
+    @property
+    def mutator(self) -> str:
+        """The registered mutator this operator is."""
+        return mutator_name(self.name)
+
+
+def mutator_name(label: str) -> str:
+    """``gp-tree:fast`` -> ``gp-tree``: the registered mutator behind an operator label."""
+    return label.partition(":")[0]
 
 
 @dataclass(frozen=True)
@@ -57,13 +68,18 @@ def parse_bugs(text: str) -> tuple[int, ...]:
 
 
 def parse_operators(values: list[str], pm: PluginManager) -> tuple[str, ...]:
-    """``["gp,gp-tree", "diff"]`` -> ("gp", "gp-tree", "diff"); each must be an installed mutator."""
+    """``["gp,gp-tree", "diff"]`` -> ("gp", "gp-tree", "diff"); each must be an installed mutator.
+    ``NAME:TAG`` (e.g. ``gp-tree:fast``) compares the same mutator again under another label."""
     names = [n.strip() for value in values for n in value.split(",") if n.strip()]
     if not names:
         raise CompareError("--mutators: name at least one mutation operator, e.g. --mutators gp,gp-tree")
     for name in names:
+        mutator, colon, tag = name.partition(":")
+        if colon and not _TAG.match(tag):
+            raise CompareError(f"--mutators: {name!r}: a label is NAME:TAG with a tag of letters, digits, "
+                               "_ or -, e.g. gp-tree:fast")
         try:
-            pm.registration("mutator", name)
+            pm.registration("mutator", mutator)
         except UnknownComponent as exc:
             raise CompareError(f"--mutators: {exc}") from None
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -144,7 +160,8 @@ def build_plan(pm: PluginManager, domain: str, operators: tuple[str, ...], bugs:
     for count in counts:
         overrides = list(domain_settings) + ([] if count is None else [f"domain.bugs={count}"])
         try:
-            resolved = build_config(pm, shortcuts={"domain.name": domain, "mutator.name": operators[0]},
+            resolved = build_config(pm, shortcuts={"domain.name": domain,
+                                                   "mutator.name": mutator_name(operators[0])},
                                     overrides=overrides)
         except ConfigError as exc:
             message = str(exc)
@@ -155,7 +172,7 @@ def build_plan(pm: PluginManager, domain: str, operators: tuple[str, ...], bugs:
     plans = []
     for name in operators:
         try:
-            resolved = build_config(pm, shortcuts={"domain.name": domain, "mutator.name": name},
+            resolved = build_config(pm, shortcuts={"domain.name": domain, "mutator.name": mutator_name(name)},
                                     overrides=[*domain_settings, *operator_settings[name]])
         except ConfigError as exc:
             raise CompareError(str(exc).replace("'mutator.", f"'{name}.")) from None

@@ -22,8 +22,9 @@ PAPER_SUCCESS_PCT: dict[tuple[str, str], tuple[float, ...]] = {
 
 
 def paper_success_pct(domain: str, operator: str, bugs: int | None) -> float | None:
-    """The paper's % for this domain, operator and bug count, or None when it reports none."""
-    values = PAPER_SUCCESS_PCT.get((domain, PAPER_OPERATORS.get(operator, "")))
+    """The paper's % for this domain, operator (a mutator name or NAME:TAG label) and bug
+    count, or None when it reports none."""
+    values = PAPER_SUCCESS_PCT.get((domain, PAPER_OPERATORS.get(operator.partition(":")[0], "")))
     if values is None or bugs is None or not 1 <= bugs <= len(values):
         return None
     return values[bugs - 1]

@@ -53,7 +53,7 @@ class Comparison:
         self.started = time.perf_counter()
         self.meta: dict[str, Any] = {
             "domain": plan.domain, "bugs": list(plan.bugs), "seed": plan.seed, "workers": plan.workers,
-            "operators": [{"name": o.name, "config": o.options, "trials": o.trials, "batch_size": o.batch_size}
+            "operators": [{"name": o.name, "mutator": o.mutator, "config": o.options, "trials": o.trials, "batch_size": o.batch_size}
                           for o in plan.operators],
             "settings": plan.settings, "command": " ".join(["elm", *sys.argv[1:]]),
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
@@ -80,7 +80,8 @@ class Comparison:
                 domain = self.domains[bugs]
                 count = count_successes(mutator, domain.seed_programs()[0], operator.trials,
                                         trial_rng(self.plan.seed, operator.name, bugs), self._cache(bugs),
-                                        operator.batch_size, bugs=bugs, on_batch=self._progress_printer(operator))
+                                        operator.batch_size, bugs=bugs, on_batch=self._progress_printer(operator),
+                                        label=operator.name)
                 self.counts.append(count)
                 self._write()
                 low, high = count.interval()
@@ -92,7 +93,7 @@ class Comparison:
             mutator.close()
 
     def _mutator(self, operator: OperatorPlan) -> Mutator:
-        cls = self.pm.get("mutator", operator.name)
+        cls = self.pm.get("mutator", operator.mutator)
         context = next(iter(self.domains.values())).mutation_context()
         try:
             return cls(cls.Config(**operator.options), context=context)

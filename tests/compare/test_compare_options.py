@@ -93,3 +93,21 @@ def test_plan_errors_name_the_option(kwargs: dict, message: str) -> None:
     with pytest.raises(CompareError) as caught:
         plan(**kwargs)
     assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_one_mutator_under_two_labels_with_its_own_settings() -> None:
+    operators = parse_operators(["gp-tree,gp-tree:fast"], get_plugin_manager())
+    assert operators == ("gp-tree", "gp-tree:fast")
+    checked = plan(operators=operators, settings=["gp-tree:fast.rate=0.4"])
+    assert [(o.name, o.mutator, o.options["rate"]) for o in checked.operators] == [
+        ("gp-tree", "gp-tree", 0.1), ("gp-tree:fast", "gp-tree", 0.4)]
+    with pytest.raises(CompareError) as caught:
+        plan(operators=operators, settings=["gp-tree:fast.rte=0.4"])
+    assert "config key 'gp-tree:fast.rte' is not accepted. Did you mean 'rate'?" in str(caught.value)
+
+
+@pytest.mark.parametrize("text,message", [("gp-tree:", "a label is NAME:TAG"), ("gp-tree:a.b", "a label is NAME:TAG"),
+                                          ("gpx:fast", "unknown mutator 'gpx'")])
+def test_bad_labels(text: str, message: str) -> None:
+    with pytest.raises(CompareError, match=message):
+        parse_operators([text], get_plugin_manager())
