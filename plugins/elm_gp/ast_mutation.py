@@ -31,6 +31,7 @@ class MutationSettings:
     """How strongly and in which ways to mutate (see docs/gp.md)."""
 
     rate: float = 0.1
+    max_expected_edits: float | None = 1.5  # None: the rate applies as it is
     kinds: tuple[str, ...] = EDIT_KINDS
     int_step: int = 2
     float_sigma: float = 0.5
@@ -71,7 +72,11 @@ def mutate_source(source: str, rng: np.random.Generator, settings: MutationSetti
     if not sites:
         raise MutationFailed("parent has nothing to mutate (no names, numbers, operators or statements)",
                              no_edit=True)
-    chosen = [site for site, hit in zip(sites, rng.random(len(sites)) < settings.rate) if hit]
+    # large programs (a Sodarace walker has ~100 sites) would get ~10 edits at a fixed rate and
+    # rarely run: the per-site probability is lowered so at most max_expected_edits are expected
+    rate = settings.rate if settings.max_expected_edits is None else min(
+        settings.rate, settings.max_expected_edits / len(sites))
+    chosen = [site for site, hit in zip(sites, rng.random(len(sites)) < rate) if hit]
     if not chosen:
         chosen = [sites[int(rng.integers(len(sites)))]]
     node_sites, statement_plan = _plan_statement_edits(chosen, rng)

@@ -18,6 +18,9 @@ class GPConfig(PluginConfig):
     """Settings of the ``gp`` mutator (the ``mutator`` section of a run config)."""
 
     rate: float = Field(0.1, description="probability that each mutable site is edited (at least one always is)")
+    max_expected_edits: float | None = Field(1.5, description="in large programs the per-site probability is "
+                                             "lowered to max_expected_edits / number of sites, so children keep "
+                                             "running; null applies rate as it is")
     kinds: list[str] = Field(list(EDIT_KINDS), description=f"edit kinds to use, from {', '.join(EDIT_KINDS)}")
     int_step: int = Field(2, description="an integer constant moves by 1..int_step, up or down")
     float_sigma: float = Field(0.5, description="a float constant gets Gaussian noise of sd float_sigma * max(1, |value|)")
@@ -53,6 +56,13 @@ class GPConfig(PluginConfig):
             raise ValueError("must be at least 1")
         return value
 
+    @field_validator("max_expected_edits")
+    @classmethod
+    def _positive_edits(cls, value: float | None) -> float | None:
+        if value is not None and not value > 0:
+            raise ValueError("max_expected_edits must be positive")
+        return value
+
     @field_validator("float_sigma")
     @classmethod
     def _positive_sigma(cls, value: float) -> float:
@@ -61,7 +71,8 @@ class GPConfig(PluginConfig):
         return value
 
     def settings(self) -> MutationSettings:
-        return MutationSettings(rate=self.rate, kinds=tuple(dict.fromkeys(self.kinds)), int_step=self.int_step,
+        return MutationSettings(rate=self.rate, max_expected_edits=self.max_expected_edits,
+                                kinds=tuple(dict.fromkeys(self.kinds)), int_step=self.int_step,
                                 float_sigma=self.float_sigma, builtin_rate=self.builtin_rate,
                                 max_program_chars=self.max_program_chars)
 

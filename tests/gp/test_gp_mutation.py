@@ -26,6 +26,7 @@ BUGGY_PARITY = read_seed("parity", "parity_bugs_1")
 
 def children(source: str, seed: int, count: int, **settings: object) -> list[tuple[str, tuple[str, ...]]]:
     rng = np.random.default_rng(seed)
+    settings.setdefault("max_expected_edits", None)  # these tests exercise the rate itself
     results = [mutate_source(source, rng, MutationSettings(**settings)) for _ in range(count)]
     return [(r.program, r.edits) for r in results]
 
@@ -132,3 +133,15 @@ def test_unparseable_parent_fails_and_an_empty_one_has_nothing_to_edit() -> None
     assert failure.value.no_edit
     with pytest.raises(MutationFailed, match="max_program_chars"):
         mutate_source("x = 1\n" * 100, rng, MutationSettings(max_program_chars=50))
+
+
+def test_large_programs_get_few_edits_by_default() -> None:
+    from elm_seeds import read_seed
+
+    walker = read_seed("sodarace", "square")
+    capped = children(walker, 1, 300, max_expected_edits=1.5)
+    uncapped = children(walker, 1, 300)
+    mean = lambda kids: sum(len(e) for _, e in kids) / len(kids)  # noqa: E731
+    assert mean(capped) < 2.6 < 6 < mean(uncapped)
+    small = children(BUGGY_PARITY, 2, 300)  # 11 sites: 1.5 / 11 > 0.1, so the cap leaves it alone
+    assert small == children(BUGGY_PARITY, 2, 300, max_expected_edits=1.5)
