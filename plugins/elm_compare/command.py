@@ -105,9 +105,12 @@ def solve_rate_command(
     the_mutator = mutator_cls(mutator_cls.Config(**component_options(resolved, "mutator")),
                               context=the_domain.mutation_context())
     try:
+        the_mutator.prepare()
         with WorkerPool(domain_cls, options, workers=workers) as pool:
             result = count_successes(the_mutator, the_domain.seed_programs()[0], trials,
                                      np.random.default_rng(seed), VerdictCache(the_domain, pool.evaluate))
+    except ValueError as exc:  # prepare(): the plugin's one-line message
+        _fail(f"mutator {mutator!r}: {exc}")
     except (CompareError, WorkerCrashed) as exc:
         _fail(str(exc))
     finally:

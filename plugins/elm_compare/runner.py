@@ -62,44 +62,51 @@ class Comparison:
         self._caches: dict[str, VerdictCache] = {}
 
     def run(self) -> list[TrialCount]:
+        """Every operator on every bug count. All operators are built and prepared (models
+        loaded) first, so a bad model fails before any trial is made or any file written."""
+        open_mutators: list[Mutator] = []
         try:
             for operator in self.plan.operators:
-                self._run_operator(operator)
+                open_mutators.append(self._mutator(operator))
+            for operator in self.plan.operators:
+                self._run_operator(operator, open_mutators[0])
+                open_mutators.pop(0).close()  # frees its model before the next operator runs
             self.meta["complete"] = True
             self._write()
         finally:
+            for mutator in open_mutators:
+                mutator.close()
             for pool in self._pools.values():
                 pool.close()
             self._pools.clear()
         return self.counts
 
-    def _run_operator(self, operator: OperatorPlan) -> None:
-        mutator = self._mutator(operator)
-        try:
-            for bugs in self.plan.bugs:
-                domain = self.domains[bugs]
-                count = count_successes(mutator, domain.seed_programs()[0], operator.trials,
-                                        trial_rng(self.plan.seed, operator.name, bugs), self._cache(bugs),
-                                        operator.batch_size, bugs=bugs, on_batch=self._progress_printer(operator),
-                                        label=operator.name)
-                self.counts.append(count)
-                self._write()
-                low, high = count.interval()
-                self.echo(f"{operator.name} bugs {'seed' if bugs is None else bugs}: solved {count.successes:,} of "
-                          f"{count.trials:,} = {format_pct(100 * count.rate)} % (95 % {format_pct(100 * low)}-"
-                          f"{format_pct(100 * high)}) | {count.distinct_programs:,} distinct children | "
-                          f"{count.seconds:.1f} s")
-        finally:
-            mutator.close()
+    def _run_operator(self, operator: OperatorPlan, mutator: Mutator) -> None:
+        for bugs in self.plan.bugs:
+            domain = self.domains[bugs]
+            count = count_successes(mutator, domain.seed_programs()[0], operator.trials,
+                                    trial_rng(self.plan.seed, operator.name, bugs), self._cache(bugs),
+                                    operator.batch_size, bugs=bugs, on_batch=self._progress_printer(operator),
+                                    label=operator.name)
+            self.counts.append(count)
+            self._write()
+            low, high = count.interval()
+            self.echo(f"{operator.name} bugs {'seed' if bugs is None else bugs}: solved {count.successes:,} of "
+                      f"{count.trials:,} = {format_pct(100 * count.rate)} % (95 % {format_pct(100 * low)}-"
+                      f"{format_pct(100 * high)}) | {count.distinct_programs:,} distinct children | "
+                      f"{count.seconds:.1f} s")
 
     def _mutator(self, operator: OperatorPlan) -> Mutator:
         cls = self.pm.get("mutator", operator.mutator)
         context = next(iter(self.domains.values())).mutation_context()
         try:
-            return cls(cls.Config(**operator.options), context=context)
-        except Exception as exc:
-            raise CompareError(f"operator {operator.name!r} cannot be set up: {type(exc).__name__}: "
-                               f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
+            mutator = cls(cls.Config(**operator.options), context=context)
+            mutator.prepare()
+        except Exception as exc:  # a model that will not load, a missing key: the plugin's own message
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            prefix = "" if isinstance(exc, ValueError) else f"{type(exc).__name__}: "
+            raise CompareError(f"operator {operator.name!r}: {prefix}{message}") from exc
+        return mutator
 
     def _cache(self, bugs: int | None) -> VerdictCache:
         """One worker pool and verdict cache per distinct domain config, shared by all operators."""

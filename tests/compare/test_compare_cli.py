@@ -100,3 +100,10 @@ def test_a_third_party_mutator_can_be_compared(tmp_path: Path) -> None:
     plan = build_plan(pm, "quadratic", ("nudge",), (1,), {"nudge": 60}, {"nudge": 30}, [])
     [count] = Comparison(plan, pm, tmp_path, echo=lambda line: None).run()
     assert count.operator == "nudge" and count.trials == 60 and sum(count.outcomes.values()) == 60
+
+
+def test_an_operator_that_cannot_load_fails_before_any_trial(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["compare", "--mutators", "gp,diff", "--bugs", "1",
+                                      "--set", f"diff.model={tmp_path / 'no-such-model'}", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "operator 'diff'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
