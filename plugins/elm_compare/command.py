@@ -69,6 +69,12 @@ def compare_command(
     progress = None if quiet else (lambda line: typer.echo(line, err=True))
     comparison = Comparison(plan, pm, out, echo=lambda line: typer.echo(line, err=True), progress=progress)
     try:
+        comparison.prepare()
+    except CompareError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted while loading the operators; nothing was written")
+    try:
         comparison.run()
     except CompareError as exc:
         _fail(f"{exc} (results so far are in {out})")

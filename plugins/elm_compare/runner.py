@@ -59,27 +59,38 @@ class Comparison:
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
             "complete": False}
         self._pools: dict[str, WorkerPool] = {}
+        self._mutators: list[Mutator] = []  # prepared and not yet run, in plan order
         self._caches: dict[str, VerdictCache] = {}
 
-    def run(self) -> list[TrialCount]:
-        """Every operator on every bug count. All operators are built and prepared (models
-        loaded) first, so a bad model fails before any trial is made or any file written."""
-        open_mutators: list[Mutator] = []
+    def prepare(self) -> None:
+        """Build and prepare every operator (load its model, check its server settings), so a
+        bad model fails before any trial is made or any file written."""
         try:
+            for operator in self.plan.operators[len(self._mutators):]:
+                self._mutators.append(self._mutator(operator))
+        except BaseException:
+            self._close_mutators()
+            raise
+
+    def run(self) -> list[TrialCount]:
+        """Every operator on every bug count (preparing them first if that was not done)."""
+        try:
+            self.prepare()
             for operator in self.plan.operators:
-                open_mutators.append(self._mutator(operator))
-            for operator in self.plan.operators:
-                self._run_operator(operator, open_mutators[0])
-                open_mutators.pop(0).close()  # frees its model before the next operator runs
+                self._run_operator(operator, self._mutators[0])
+                self._mutators.pop(0).close()  # frees its model before the next operator runs
             self.meta["complete"] = True
             self._write()
         finally:
-            for mutator in open_mutators:
-                mutator.close()
+            self._close_mutators()
             for pool in self._pools.values():
                 pool.close()
             self._pools.clear()
         return self.counts
+
+    def _close_mutators(self) -> None:
+        while self._mutators:
+            self._mutators.pop(0).close()
 
     def _run_operator(self, operator: OperatorPlan, mutator: Mutator) -> None:
         for bugs in self.plan.bugs:
@@ -105,7 +116,9 @@ class Comparison:
         except Exception as exc:  # a model that will not load, a missing key: the plugin's own message
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             prefix = "" if isinstance(exc, ValueError) else f"{type(exc).__name__}: "
-            raise CompareError(f"operator {operator.name!r}: {prefix}{message}") from exc
+            raise CompareError(f"operator {operator.name!r}: {prefix}{message} (elm compare takes an operator's "
+                               f"keys as --set {operator.name}.KEY=VALUE, e.g. --set {operator.name}.model=PATH)"
+                               ) from exc
         return mutator
 
     def _cache(self, bugs: int | None) -> VerdictCache:
