@@ -22,7 +22,7 @@ from elm_compare.options import (
     parse_per_operator,
 )
 from elm_compare.results import markdown_table, row
-from elm_compare.runner import Comparison, trial_rng
+from elm_compare.runner import Comparison
 
 
 def _fail(message: str) -> None:
@@ -129,5 +129,3 @@ def solve_rate_command(
     typer.echo(f"outcomes {dict(sorted(result.outcomes.items()))} | distinct children "
                f"{result.distinct_programs} | {result.seconds:.1f} s")
 
-
-__all__ = ["compare_command", "solve_rate_command", "trial_rng"]
