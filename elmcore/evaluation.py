@@ -23,7 +23,7 @@ from typing import Any
 
 from elmcore.interfaces import Domain
 from elmcore.privileges import hide_from_same_user
-from elmcore.sandbox import confinement, isolate_worker, prepare, run_in_sandbox
+from elmcore.sandbox import Confinement, confinement, isolate_worker, prepare, run_in_sandbox
 from elmcore.types import Evaluation, Outcome
 
 
@@ -94,7 +94,7 @@ def _worker_main(conn: Connection, domain_cls: type[Domain], domain_config: dict
     prepare(domain.sandbox_spec())
     conf = confinement()
     try:
-        conn.send(("ready", os.getpid(), conf.describe(), conf.weaknesses))
+        conn.send(("ready", os.getpid(), conf))
         while True:
             message = conn.recv()
             if message is None:
@@ -119,8 +119,7 @@ class _Worker:
         child_conn.close()
         self.task: tuple[int, list[int], list[str]] | None = None
         self.tasks_done = 0
-        self.confinement = ""
-        self.weaknesses: list[str] = []
+        self.confinement: Confinement | None = None
         self.rss_at_start = 0
         self.rss = 0
 
@@ -129,7 +128,7 @@ class _Worker:
             raise WorkerCrashed("evaluation worker did not start within "
                                 f"{timeout:.0f} s (exit code {self.process.exitcode})")
         try:
-            _, _, self.confinement, self.weaknesses = self.conn.recv()
+            _, _, self.confinement = self.conn.recv()
         except EOFError as exc:
             raise WorkerCrashed(f"evaluation worker failed to start (exit code {self.process.exitcode}); "
                                 "run with --workers 1 and check the domain config") from exc
@@ -173,8 +172,8 @@ class WorkerPool:
         self._task_ids = 0
         self.crashes = 0
         self.recycled = 0
-        self.confinement = self._workers[0].confinement
-        weak = self._workers[0].weaknesses
+        self.confinement: Confinement = self._workers[0].confinement  # type: ignore[assignment]
+        weak = self.confinement.weaknesses
         if weak:
             warnings.warn(f"the sandbox is weaker on this machine: programs can {'; '.join(weak)}. "
                           "See docs/sandbox.md (run as root, or allow user namespaces)", RuntimeWarning,

@@ -256,6 +256,7 @@ def _child(program: str, spec: SandboxSpec, harness: Callable[..., Any], modules
            workdir: str, write_fd: int, conf: Confinement, parent: int) -> None:
     code = 0
     try:
+        _close_inherited_fds(write_fd)
         os.setsid()
         faulthandler.disable()  # its dumps would go to the caller's stderr
         try:
@@ -279,6 +280,14 @@ def _child(program: str, spec: SandboxSpec, harness: Callable[..., Any], modules
         code = 70
     finally:
         os._exit(code)
+
+
+def _close_inherited_fds(keep: int) -> None:
+    """Close every descriptor the child inherited but the result pipe and 0-2: among them
+    are the worker's connection to the engine, which a program could otherwise write
+    forged messages into."""
+    os.closerange(3, keep)
+    os.closerange(keep + 1, max(keep + 2, resource.getrlimit(resource.RLIMIT_NOFILE)[0]))
 
 
 def _describe(exc: BaseException) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -121,9 +122,12 @@ class RunStore:
             raise StoreError(f"{run_dir} already holds a run; continue it with `elm resume {run_dir}` "
                              "or choose another --out")
         try:
-            run_dir.mkdir(parents=True, exist_ok=True)
+            # only the run's owner may look inside: sandboxed programs run as other users
+            run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # SQLite's -wal/-shm copy this mode
         except OSError as exc:
-            raise StoreError(f"cannot create run directory {run_dir}: {exc.strerror}") from exc
+            raise StoreError(f"cannot create the run store in {run_dir}: {exc.strerror}. "
+                             "Check that the directory is writable and the disk is not full.") from exc
         store = cls(path)
         store.set_meta("schema_version", SCHEMA_VERSION)
         return store
