@@ -1,0 +1,43 @@
+"""A whole run whose mutator produces nothing but hostile programs: the run reaches its
+budget, every candidate is stored with an outcome and a reason, the archive keeps the
+seed's elite, and nothing escapes."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from elmcore.config import build_config
+from elmcore.engine import Engine
+from elmcore.plugins import PluginManager
+from hostile_programs import PARITY_PROGRAMS
+from hostile_run_plugin import HostileRunPlugin
+
+
+HOSTILE = [h for h in PARITY_PROGRAMS if not h.needs]  # outcomes that hold with any set of layers
+
+
+def test_run_of_hostile_programs_goes_on(tmp_path, surroundings):
+    programs = [surroundings.fill(h.code) for h in HOSTILE]
+    programs_file = tmp_path / "programs.json"
+    programs_file.write_text(json.dumps(programs))
+    pm = PluginManager(plugins=[("hostile-run", HostileRunPlugin())]).load()
+    n = len(programs)
+    config = build_config(pm, shortcuts={"domain.name": "parity-quick", "mutator.name": "replay"}, overrides=[
+        f"mutator.programs_file={programs_file}", f"run.evals={1 + 2 * n}", f"run.batch_size={n}", "run.workers=2"])
+    engine = Engine.start(tmp_path / "run", config, pm)
+    stats = engine.run()
+    store = engine.store
+    assert store.count() == 1 + 2 * n
+    records = list(store.iter_candidates("operator = 'replay'"))
+    assert len(records) == 2 * n
+    for k, record in enumerate(records):
+        hostile = HOSTILE[k % n]
+        assert record.outcome in hostile.expect, f"{hostile.name}: {record.outcome} {record.reason}"
+        if record.outcome != "valid":
+            assert record.reason, hostile.name
+        if hostile.reason:
+            assert re.search(hostile.reason, record.reason or ""), f"{hostile.name}: {record.reason}"
+    assert stats.filled >= 1 and stats.max_fitness == 1.0
+    engine.close()
+    surroundings.assert_nothing_escaped()

@@ -1,0 +1,225 @@
+"""Each sandbox layer on its own: the seccomp filter (interpreted here, and live in a
+child), Landlock, the worker namespaces, per-process uids, death with the parent,
+failing closed, and recycling a worker whose memory grows."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import socket
+import tempfile
+import time
+
+import pytest
+
+from elmcore import landlock, namespaces, privileges, sandbox, seccomp
+from elmcore.evaluation import WorkerPool
+from elmcore.sandbox import run_in_sandbox
+from elmcore.types import SandboxSpec
+from conftest import processes_of
+from leaky_domain import LeakyDomain
+
+SPEC = SandboxSpec(harness="leaky_domain:harness", timeout_s=3.0, memory_mb=128)
+
+
+def run_bpf(program, nr: int, arg0: int = 0, arch: int = seccomp.AUDIT_ARCH_X86_64) -> int:
+    """A classic-BPF interpreter for the few instructions the filter uses."""
+    data = {seccomp.OFFSET_NR: nr, seccomp.OFFSET_ARCH: arch, seccomp.OFFSET_ARG0: arg0 & 0xFFFFFFFF}
+    acc, pc = 0, 0
+    while True:
+        code, jt, jf, k = program[pc]
+        if code == seccomp.LD_W_ABS:
+            acc = data[k]
+        elif code == seccomp.JEQ_K:
+            pc += jt if acc == k else jf
+        elif code == seccomp.JGE_K:
+            pc += jt if acc >= k else jf
+        elif code == seccomp.RET_K:
+            return k
+        pc += 1
+
+
+def test_seccomp_filter_decisions():
+    me = 4321
+    program = seccomp.build_filter(me)
+    allow, eperm = seccomp.RET_ALLOW, seccomp.RET_EPERM
+    for name, nr in seccomp.DENIED_CALLS.items():
+        assert run_bpf(program, nr) == eperm, name
+    for nr in seccomp.SIGNAL_CALLS.values():
+        assert run_bpf(program, nr, arg0=me) == allow
+        assert run_bpf(program, nr, arg0=0) == allow  # its own process group
+        assert run_bpf(program, nr, arg0=-me) == allow
+        assert run_bpf(program, nr, arg0=1) == eperm
+        assert run_bpf(program, nr, arg0=-1) == eperm  # kill(-1): everything it may signal
+        assert run_bpf(program, nr, arg0=me + 1) == eperm
+    for allowed in (0, 1, 2, 3, 9, 60, 231, 39):  # read, write, open, close, mmap, exit, exit_group, getpid
+        assert run_bpf(program, allowed) == allow
+    assert run_bpf(program, 0x40000000 + 1) == eperm  # x32 ABI
+    assert run_bpf(program, 1, arch=0x40000003) == seccomp.RET_KILL_PROCESS  # i386
+
+
+def in_child(body) -> int:
+    """Run ``body()`` in a forked child; returns its exit code (70 when it raised)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 70
+        try:
+            code = body()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+@pytest.mark.skipif(not seccomp.available(), reason="seccomp filter needs x86-64 Linux")
+def test_seccomp_filter_live():
+    parent = os.getpid()
+
+    def body() -> int:
+        seccomp.install(os.getpid())
+        for call in (lambda: os.kill(parent, 0), lambda: socket.socket(), lambda: os.fork(),
+                     lambda: os.unshare(os.CLONE_NEWUSER) if hasattr(os, "unshare") else os.kill(1, 0)):
+            try:
+                call()
+                return 1
+            except PermissionError:
+                pass
+        os.kill(os.getpid(), 0)  # itself: allowed
+        return 0 if os.getpid() > 0 else 2
+
+    assert in_child(body) == 0
+
+
+@pytest.mark.skipif(landlock.abi() < 1, reason="Landlock is not available in this kernel")
+def test_landlock_allows_writes_only_in_its_directory(tmp_path):
+    inside, outside = tmp_path / "inside", tmp_path / "outside"
+    inside.mkdir()
+    outside.mkdir()
+
+    def body() -> int:
+        landlock.restrict(str(inside))
+        (inside / "ok").write_text("x")
+        for attempt in (lambda: (outside / "no").write_text("x"), lambda: os.mkdir(outside / "d"),
+                        lambda: os.rename(inside / "ok", outside / "moved")):
+            try:
+                attempt()
+                return 1
+            except PermissionError:
+                pass
+        return 0
+
+    assert in_child(body) == 0
+    assert (inside / "ok").exists() and list(outside.iterdir()) == []
+
+
+def test_worker_namespaces():
+    if os.geteuid() != 0:
+        pytest.skip("as another user the worker needs a user namespace: covered by test_unprivileged")
+    host_net = os.readlink("/proc/self/ns/net")
+    marker = f"elm-layers-{os.getpid()}"
+
+    def body() -> int:
+        iso = namespaces.isolate_worker(tmpfs_mb=8)
+        assert iso.network and iso.filesystem and iso.ipc and not iso.missing, iso.describe()
+        assert os.readlink("/proc/self/ns/net") != host_net
+        assert "/tmp" in iso.private_dirs and os.listdir("/tmp") == []
+        with open(f"/tmp/{marker}", "w") as fh:  # private: the host's /tmp never sees it
+            fh.write("x")
+        try:
+            open(os.path.join(os.getcwd(), marker), "w")
+            return 1
+        except OSError as exc:
+            assert exc.errno == errno.EROFS
+        os.mkdir("/dev/shm/leftover")
+        namespaces.wipe(iso.private_dirs)
+        return 0 if os.listdir("/tmp") == [] and os.listdir("/dev/shm") == [] else 3
+
+    assert in_child(body) == 0
+    assert not os.path.exists(f"/tmp/{marker}") and not os.path.exists(marker)
+
+
+def test_each_forking_process_has_its_own_sandbox_uid():
+    assert privileges.sandbox_uid(100) != privileges.sandbox_uid(101)
+    if os.geteuid() == 0:
+        result = run_in_sandbox("import os\ndef value():\n    return [os.getuid(), os.getgid(), os.getgroups()]", SPEC)
+        uid = privileges.sandbox_uid(os.getpid())
+        assert result.ok and result.output == [uid, uid, []]
+
+
+def test_sandbox_child_dies_with_its_parent():
+    """A worker killed mid-program (e.g. with the engine) takes its sandbox child along."""
+    read_fd, write_fd = os.pipe()
+    parent = os.fork()
+    if parent == 0:  # plays the worker
+        os.close(read_fd)
+        os.write(write_fd, b"go")
+        run_in_sandbox("import time\ndef value():\n    time.sleep(60)", SandboxSpec(harness=SPEC.harness, timeout_s=60))
+        os._exit(0)
+    os.close(write_fd)
+    os.read(read_fd, 2)
+    os.close(read_fd)
+    uid = privileges.sandbox_uid(parent)
+    deadline = time.time() + 10
+    while not _children_of(parent) and time.time() < deadline:
+        time.sleep(0.02)
+    children = _children_of(parent)
+    assert children, "the sandbox child did not start"
+    os.kill(parent, signal.SIGKILL)
+    os.waitpid(parent, 0)
+    while any(os.path.exists(f"/proc/{c}") and not _is_zombie(c) for c in children) and time.time() < deadline:
+        time.sleep(0.02)
+    assert not [c for c in children if os.path.exists(f"/proc/{c}") and not _is_zombie(c)]
+    if os.geteuid() == 0:
+        assert processes_of({uid}) == []
+
+
+def _children_of(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as fh:
+                    if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_sandbox_fails_closed_when_a_layer_cannot_be_applied(monkeypatch):
+    if not sandbox.confinement().landlock_abi:
+        pytest.skip("no Landlock here")
+
+    def refuse(directory: str) -> int:
+        raise OSError(errno.EPERM, "landlock_restrict_self: Operation not permitted")
+
+    monkeypatch.setattr(landlock, "restrict", refuse)
+    result = run_in_sandbox("def value():\n    return 1", SPEC)
+    assert not result.ok and "sandbox setup failed" in result.reason and "landlock" in result.reason
+
+
+def test_scratch_directory_is_removed():
+    before = set(os.listdir(sandbox.confinement().scratch_root or tempfile.gettempdir()))
+    result = run_in_sandbox("import os\ndef value():\n    os.mkdir('d')\n    open('d/f', 'w').write('x')\n"
+                            "    os.chmod('d', 0)\n    return os.getcwd()", SPEC)
+    assert result.ok
+    assert not os.path.exists(result.output)
+    after = set(os.listdir(sandbox.confinement().scratch_root or tempfile.gettempdir()))
+    assert os.path.basename(result.output) not in after - before
+
+
+def test_worker_is_recycled_when_its_memory_grows():
+    with WorkerPool(LeakyDomain, {"leak_mb": 40}, workers=1, max_rss_growth_mb=100) as pool:
+        first = pool.worker_pids()
+        for _ in range(6):
+            assert [e.outcome.value for e in pool.evaluate(["def value():\n    return 1"])] == ["valid"]
+        assert pool.recycled >= 1 and pool.worker_pids() != first
