@@ -92,6 +92,15 @@ def _prepare(mutator: Mutator) -> None:
         raise ConfigError(f"mutator {mutator.name!r}: {exc}") from exc
 
 
+def _write_config_file(run_dir: Path, resolved: dict[str, Any]) -> None:
+    """RUN_DIR/config.yaml, for people to read (the store holds the config the run uses)."""
+    try:
+        (run_dir / CONFIG_FILE).write_text(dump_yaml(resolved), encoding="utf-8")
+    except OSError as exc:
+        raise StoreError(f"cannot write {run_dir / CONFIG_FILE}: {exc.strerror}. "
+                         "Check that the directory is writable and the disk is not full.") from exc
+
+
 class Engine:
     """One run, bound to its run directory. Create with ``Engine.start`` or ``Engine.resume``."""
 
@@ -112,12 +121,10 @@ class Engine:
         run_dir = Path(run_dir)
         components = build_components(resolved, pm)  # a bad component fails before anything is created
         _prepare(components[1])
-        store = RunStore.create(run_dir)
-        store.set_meta("config", resolved)
-        store.set_meta("plugins", pm.versions())
-        store.set_meta("environment", {"python": sys.version.split()[0], "platform": platform.platform(),
-                                       "created": time.time()})
-        (run_dir / CONFIG_FILE).write_text(dump_yaml(resolved), encoding="utf-8")
+        store = RunStore.create(run_dir, meta={
+            "config": resolved, "plugins": pm.versions(),
+            "environment": {"python": sys.version.split()[0], "platform": platform.platform(), "created": time.time()}})
+        _write_config_file(run_dir, resolved)
         return cls(run_dir, resolved, pm, store, components)
 
     @classmethod
@@ -132,6 +139,7 @@ class Engine:
         if workers is not None:
             resolved["run"]["workers"] = workers
         store.set_meta("config", resolved)
+        _write_config_file(Path(run_dir), resolved)
         engine = cls(Path(run_dir), resolved, pm, store)
         _prepare(engine.mutator)
         return engine

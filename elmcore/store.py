@@ -115,22 +115,40 @@ class RunStore:
                              "Check that the run directory exists, is writable and has free space.") from exc
 
     @classmethod
-    def create(cls, run_dir: Path) -> "RunStore":
+    def create(cls, run_dir: Path, meta: dict[str, Any] | None = None) -> "RunStore":
+        """A new store holding ``meta``. It is built under a temporary name and renamed into
+        place, so a run killed while starting leaves either no store or a complete one."""
         run_dir = Path(run_dir)
         path = run_dir / STORE_FILE
         if path.exists():
             raise StoreError(f"{run_dir} already holds a run; continue it with `elm resume {run_dir}` "
                              "or choose another --out")
+        partial = run_dir / (STORE_FILE + ".partial")
         try:
             # only the run's owner may look inside: sandboxed programs run as other users
             run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # SQLite's -wal/-shm copy this mode
+            for leftover in ("", "-wal", "-shm", "-journal"):  # of a start that was killed
+                Path(f"{partial}{leftover}").unlink(missing_ok=True)
+            os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # SQLite's -wal/-shm copy this mode
         except OSError as exc:
             raise StoreError(f"cannot create the run store in {run_dir}: {exc.strerror}. "
                              "Check that the directory is writable and the disk is not full.") from exc
-        store = cls(path)
-        store.set_meta("schema_version", SCHEMA_VERSION)
-        return store
+        building = cls(partial)
+        try:
+            building.set_meta("schema_version", SCHEMA_VERSION)
+            for key, value in (meta or {}).items():
+                building.set_meta(key, value)
+            building._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write the run store in {run_dir}: {exc}. "
+                             "Check that the disk is not full.") from exc
+        finally:
+            building.close()
+        try:
+            os.rename(partial, path)
+        except OSError as exc:
+            raise StoreError(f"cannot create the run store in {run_dir}: {exc.strerror}") from exc
+        return cls(path)
 
     @classmethod
     def open(cls, run_dir: Path, readonly: bool = False) -> "RunStore":
