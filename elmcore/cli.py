@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 import time
 from datetime import datetime
@@ -188,6 +189,10 @@ def main() -> None:
         app()
     except USER_ERRORS as exc:
         typer.echo(f"elm: error: {exc}", err=True)
+        sys.exit(2)
+    except sqlite3.Error as exc:  # a store that went bad under a command (disk, permissions, another writer)
+        typer.echo(f"elm: error: the run store cannot be read or written: {exc}. Check the run directory "
+                   "(free space, permissions, a read-only file system).", err=True)
         sys.exit(2)
 
 

@@ -103,13 +103,23 @@ class RunStore:
 
     def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = Path(path)
-        uri = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
+        if not readonly and self.path.exists() and not os.access(self.path.parent, os.W_OK):
+            raise StoreError(f"run directory {self.path.parent} is not writable (read-only file system or "
+                             "permissions); make it writable or copy it somewhere writable, then `elm resume` there")
         try:
-            self._db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
-            if not readonly:
+            self._db = sqlite3.connect(f"file:{self.path}" + ("?mode=ro" if readonly else ""), uri=True, timeout=30,
+                                       isolation_level=None)
+            if readonly:
+                try:
+                    self._db.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
+                except sqlite3.OperationalError:  # WAL on a read-only medium: no writer can be active
+                    self._db.close()
+                    self._db = sqlite3.connect(f"file:{self.path}?immutable=1", uri=True, isolation_level=None)
+            else:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.executescript(_SCHEMA)
+            self._db.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open run store {self.path}: {exc}. "
                              "Check that the run directory exists, is writable and has free space.") from exc
@@ -133,21 +143,22 @@ class RunStore:
         except OSError as exc:
             raise StoreError(f"cannot create the run store in {run_dir}: {exc.strerror}. "
                              "Check that the directory is writable and the disk is not full.") from exc
-        building = cls(partial)
         try:
-            building.set_meta("schema_version", SCHEMA_VERSION)
-            for key, value in (meta or {}).items():
-                building.set_meta(key, value)
-            building._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot write the run store in {run_dir}: {exc}. "
-                             "Check that the disk is not full.") from exc
-        finally:
-            building.close()
-        try:
+            building = cls(partial)
+            try:
+                building.set_meta("schema_version", SCHEMA_VERSION)
+                for key, value in (meta or {}).items():
+                    building.set_meta(key, value)
+                building._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                building.close()
             os.rename(partial, path)
-        except OSError as exc:
-            raise StoreError(f"cannot create the run store in {run_dir}: {exc.strerror}") from exc
+        except (StoreError, sqlite3.Error, OSError) as exc:
+            for leftover in ("", "-wal", "-shm", "-journal"):
+                Path(f"{partial}{leftover}").unlink(missing_ok=True)
+            cause = str(exc.__cause__ or exc).split(". Check")[0] if isinstance(exc, StoreError) else str(exc)
+            raise StoreError(f"cannot create the run store in {run_dir} ({cause}). "
+                             "Check that the directory is writable and the disk is not full.") from exc
         return cls(path)
 
     @classmethod
