@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from elmcore.config import ConfigError, component_options, dump_yaml
+from elmcore.config import ConfigError, component_options, dump_yaml, resolve
 from elmcore.evaluation import WorkerPool
 from elmcore.interfaces import Domain, Mutator, QDAlgorithm
 from elmcore.plugins import PluginManager
@@ -131,9 +131,14 @@ class Engine:
     def resume(cls, run_dir: str | Path, pm: PluginManager, evals: int | None = None,
                workers: int | None = None) -> "Engine":
         store = RunStore.open(Path(run_dir))
-        resolved = store.get_meta("config")
-        if not resolved:
+        stored = store.get_meta("config")
+        if not stored:
             raise RunError(f"{run_dir} holds no run config; it was not created by `elm run`")
+        try:
+            resolved = resolve(stored, pm)  # the installed plugins must still accept the run's config
+        except ConfigError as exc:
+            raise RunError(f"the installed plugins refuse the config {run_dir} was started with ({exc}); resume it "
+                           "with the plugin versions it was made with, or start a new run") from exc
         if evals is not None:
             resolved["run"]["evals"] = evals
         if workers is not None:
