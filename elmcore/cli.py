@@ -182,11 +182,40 @@ def _add_plugin_commands() -> None:
         app.command(name=name, help=reg.help or None)(reg.obj)
 
 
+# typer's command-line errors (its own copy of click's), found without importing a private module
+_ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+RUN_ONLY_OPTIONS = {"--set", "--config", "--domain", "--mutator", "--qd", "--seed", "--batch-size", "--seed-program",
+                    "--terrain", "--model", "--base-url", "--out"}
+
+
+def _usage_error(exc: Exception) -> str:
+    """One line for a command-line mistake, with what to do."""
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path.replace(ctx.find_root().info_name or "", "elm", 1) if ctx is not None else "elm"
+    option = getattr(exc, "option_name", None)
+    if command == "elm resume" and option in RUN_ONLY_OPTIONS:
+        return (f"`elm resume` takes no {option}: a run continues with the config it was started with (only "
+                "--evals and --workers may change); to change it, start a new run with `elm run ... --out NEW_DIR`")
+    message = exc.format_message().replace("\n", " ")  # type: ignore[attr-defined]
+    return f"{message} (see `{command} --help`)"
+
+
 def main() -> None:
     """Entry point of the ``elm`` console script."""
     _add_plugin_commands()
     try:
-        app()
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except _ClickException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `elm` or `elm COMMAND`: show the help
+            typer.echo(exc.ctx.get_help())  # type: ignore[attr-defined]
+            sys.exit(0)
+        typer.echo(f"elm: error: {_usage_error(exc)}", err=True)
+        sys.exit(2)
+    except typer.Abort:
+        typer.echo("elm: error: aborted", err=True)
+        sys.exit(1)
     except USER_ERRORS as exc:
         typer.echo(f"elm: error: {exc}", err=True)
         sys.exit(2)

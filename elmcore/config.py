@@ -60,7 +60,9 @@ def load_file(path: str | Path) -> dict[str, Any]:
             raise ConfigError(f"config file {path}: use a .yaml, .yml, .toml or .json file")
     except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         first = str(exc).splitlines()[0]
-        raise ConfigError(f"config file {path} does not parse: {first}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(f"config file {path} does not parse: {first}{where}; fix its syntax") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping with sections {', '.join(SECTIONS)}")
     return data
@@ -108,8 +110,13 @@ def _validate(model: type[BaseModel], values: dict[str, Any], where: str) -> Bas
             message = str(err["msg"]).removeprefix("Value error, ")
             raise ConfigError(f"config key '{where}.{loc}': {message}") from exc
         field = model.model_fields.get(str(err["loc"][0])) if err["loc"] else None
-        expected = f" (expected {field.annotation!s})".replace("typing.", "") if field is not None else ""
+        expected = f" (expected {_type_name(field.annotation)})" if field is not None else ""
         raise ConfigError(f"config key '{where}.{loc}': {err['msg']}, got {err.get('input')!r}{expected}") from exc
+
+
+def _type_name(annotation: Any) -> str:
+    """``int`` rather than ``<class 'int'>``; ``str | None`` stays as written."""
+    return getattr(annotation, "__name__", None) if isinstance(annotation, type) else str(annotation).replace("typing.", "")
 
 
 def resolve(data: dict[str, Any], pm: PluginManager) -> dict[str, Any]:
