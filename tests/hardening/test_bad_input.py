@@ -1,0 +1,122 @@
+"""Bad input at the edges, through the `elm` command: each mistake is one line on stderr,
+exit status 2, naming the input and saying what to do, and nothing is created."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def elm(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "elmcore.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+def one_line_error(done: subprocess.CompletedProcess) -> str:
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
+    assert len(lines) == 1 and lines[0].startswith("elm: error: "), done.stderr[-2000:]
+    return lines[0]
+
+
+FILES = {
+    "bad_key.yaml": "run:\n  evalz: 5\n",
+    "bad_section.yaml": "runn:\n  evals: 5\n",
+    "bad_type.yaml": "run:\n  evals: lots\n",
+    "bad_parse.yaml": "run: [1, 2\n",
+    "bad_parse.toml": "[run\nevals = 3\n",
+    "not_a_mapping.json": "[1, 2]",
+    "config.ini": "[run]\n",
+    "broken_seed.py": "def parity(:\n    return 0\n",
+    "no_function_seed.py": "x = 1\n",
+}
+
+CASES = [
+    (["--config", "bad_key.yaml"], ["'run.evalz'", "Did you mean 'evals'"]),
+    (["--config", "bad_section.yaml"], ["'runn'", "Did you mean 'run'"]),
+    (["--config", "bad_type.yaml"], ["'run.evals'", "'lots'", "expected int"]),
+    (["--config", "bad_parse.yaml"], ["bad_parse.yaml", "line 2", "fix its syntax"]),
+    (["--config", "bad_parse.toml"], ["bad_parse.toml", "does not parse"]),
+    (["--config", "not_a_mapping.json"], ["must hold a mapping"]),
+    (["--config", "config.ini"], ["config.ini", ".yaml"]),
+    (["--config", "missing.yaml"], ["missing.yaml", "does not exist"]),
+    (["--set", "run.evals=abc"], ["'run.evals'", "'abc'"]),
+    (["--set", "run.evals"], ["SECTION.KEY=VALUE"]),
+    (["--set", "qd.binz=3"], ["'qd.binz'", "Did you mean 'bins'"]),
+    (["--set", "mutator.rate=2"], ["'mutator.rate'"]),
+    (["--evals", "-5"], ["'run.evals'", "greater than or equal to 1"]),
+    (["--evals", "many"], ["'--evals'", "elm run --help"]),
+    (["--workers", "0"], ["'run.workers'"]),
+    (["--domain", "parrity"], ["unknown domain 'parrity'", "Did you mean 'parity'", "elm plugins"]),
+    (["--mutator", "gpp"], ["unknown mutator 'gpp'", "Did you mean 'gp'"]),
+    (["--qd", "map-elite"], ["unknown QD algorithm 'map-elite'", "Did you mean 'map-elites'"]),
+    (["--domain", "sodarace", "--terrain", "flatt"], ["unknown terrain 'flatt'", "Did you mean 'flat'"]),
+    (["--domain", "sodarace", "--terrain", "tunnel", "--set", "domain.terrain_options.clearence=5"], ["clearence"]),
+    (["--domain", "parity", "--seed-program", "/nonexistent/seed.py"], ["/nonexistent/seed.py", "not found"]),
+    (["--domain", "parity", "--seed-program", "broken_seed.py"], ["broken_seed.py", "does not parse"]),
+    (["--domain", "parity", "--seed-program", "no_function_seed.py"], ["no_function_seed.py", "parity"]),
+    (["--domain", "sodarace", "--seed-program", "squar"], ["squar", "square"]),
+    (["--domain", "sodarace", "--seed-program", "broken_seed.py"], ["broken_seed.py", "does not parse"]),
+    (["--bogus"], ["--bogus", "elm run --help"]),
+]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bad-input")
+    for name, text in FILES.items():
+        (path / name).write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("args, needles", CASES, ids=[" ".join(args) for args, _ in CASES])
+def test_bad_run_input_is_one_clear_line(workdir, args, needles):
+    out = f"out-{abs(hash(tuple(args)))}"
+    line = one_line_error(elm("run", *args, "--quiet", "--out", out, cwd=workdir))
+    for needle in needles:
+        assert needle in line, line
+    assert not (workdir / out).exists()
+
+
+@pytest.fixture(scope="module")
+def finished_run(workdir):
+    done = elm("run", "--domain", "parity", "--evals", "40", "--quiet", "--out", "done", cwd=workdir)
+    assert done.returncode == 0, done.stderr
+    return workdir / "done"
+
+
+def test_resume_refuses_a_config_change(workdir, finished_run):
+    for option in (["--set", "qd.bins=4"], ["--domain", "sodarace"], ["--config", "bad_key.yaml"]):
+        line = one_line_error(elm("resume", str(finished_run), *option, cwd=workdir))
+        assert f"takes no {option[0]}" in line and "elm run" in line and "--evals" in line
+
+
+def test_starting_a_run_in_a_used_directory_is_refused(workdir, finished_run):
+    line = one_line_error(elm("run", "--domain", "sodarace", "--evals", "5", "--out", str(finished_run), cwd=workdir))
+    assert "already holds a run" in line and f"elm resume {finished_run}" in line
+
+
+def test_resume_of_a_directory_that_is_not_a_run(workdir):
+    line = one_line_error(elm("resume", str(workdir), cwd=workdir))
+    assert "not a run directory" in line and "elm run --out" in line
+    line = one_line_error(elm("resume", cwd=workdir))
+    assert "run_dir" in line and "elm resume --help" in line
+
+
+def test_resume_of_a_run_made_with_another_plugin_config(workdir, finished_run, tmp_path):
+    copy = tmp_path / "copy"
+    done = elm("run", "--domain", "parity", "--evals", "40", "--quiet", "--out", str(copy), cwd=workdir)
+    assert done.returncode == 0
+    db = sqlite3.connect(copy / "store.sqlite")
+    config = json.loads(db.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()[0])
+    config["qd"]["granularity"] = 3  # a key of some other version of the plugin
+    db.execute("UPDATE meta SET value = ? WHERE key = 'config'", (json.dumps(config),))
+    db.commit()
+    db.close()
+    line = one_line_error(elm("resume", str(copy), "--evals", "80", cwd=workdir))
+    assert "plugins refuse the config" in line and "qd.granularity" in line and "start a new run" in line
