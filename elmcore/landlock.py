@@ -52,6 +52,7 @@ class _PathBeneathAttr(ctypes.Structure):
 
 
 _ABI: list[int] = []
+_NO_NEW_PRIVS_ARGS = tuple(ctypes.c_ulong(a) for a in (1, 0, 0, 0))
 
 
 def abi() -> int:
@@ -71,8 +72,9 @@ def write_rights(version: int) -> int:
     return rights
 
 
-def restrict(writable_dir: str) -> int:
-    """Confine the calling process; returns the ABI used. Raises OSError if it cannot."""
+def create_ruleset(writable_dir: str) -> int:
+    """A rule set (a file descriptor) that allows writing only beneath ``writable_dir``.
+    Made once in a parent, it can be enforced by each forked child with ``enforce``."""
     version = abi()
     if version < 1:
         raise OSError(38, "Landlock is not available in this kernel")
@@ -92,13 +94,30 @@ def restrict(writable_dir: str) -> int:
                 raise _error("landlock_add_rule")
         finally:
             os.close(directory)
-        if _libc.prctl(PR_SET_NO_NEW_PRIVS, *(ctypes.c_ulong(a) for a in (1, 0, 0, 0))) != 0:
-            raise _error("prctl(PR_SET_NO_NEW_PRIVS)")
-        if _libc.syscall(SYS_RESTRICT_SELF, ruleset, 0) != 0:
-            raise _error("landlock_restrict_self")
+    except OSError:
+        os.close(ruleset)
+        raise
+    _libc.prctl  # noqa: B018 - resolve the symbol before any fork
+    return ruleset
+
+
+def enforce(ruleset: int) -> None:
+    """Confine the calling process (and its future children) by ``ruleset``, for good."""
+    if _libc.prctl(PR_SET_NO_NEW_PRIVS, *_NO_NEW_PRIVS_ARGS) != 0:
+        raise _error("prctl(PR_SET_NO_NEW_PRIVS)")
+    if _libc.syscall(SYS_RESTRICT_SELF, ruleset, 0) != 0:
+        raise _error("landlock_restrict_self")
+
+
+def restrict(writable_dir: str) -> int:
+    """Confine the calling process to writing beneath ``writable_dir``; returns the ABI used.
+    Raises OSError if it cannot."""
+    ruleset = create_ruleset(writable_dir)
+    try:
+        enforce(ruleset)
     finally:
         os.close(ruleset)
-    return version
+    return abi()
 
 
 def _error(what: str) -> OSError:

@@ -167,8 +167,9 @@ def isolate_worker(tmpfs_mb: int = 256) -> Isolation:
                      private_dirs=tuple(private), missing=tuple(missing))
 
 
-def wipe(directories: tuple[str, ...]) -> None:
-    """Remove everything in the private tmpfs mounts (what a program left behind)."""
+def wipe(directories: tuple[str, ...], keep: str | None = None) -> None:
+    """Remove everything in the private tmpfs mounts (what a program left behind); the
+    directory ``keep`` stays, emptied."""
     for directory in directories:
         try:
             entries = list(os.scandir(directory))
@@ -176,7 +177,9 @@ def wipe(directories: tuple[str, ...]) -> None:
             continue
         for entry in entries:
             try:
-                if entry.is_dir(follow_symlinks=False):
+                if entry.path == keep and entry.is_dir(follow_symlinks=False):
+                    wipe((keep,))
+                elif entry.is_dir(follow_symlinks=False):
                     shutil.rmtree(entry.path, ignore_errors=True)
                 else:
                     os.unlink(entry.path)

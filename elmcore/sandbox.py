@@ -27,6 +27,7 @@ import resource
 import select
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import time
@@ -57,6 +58,7 @@ class Confinement:
 
     isolation: namespaces.Isolation | None  # set in evaluation workers by ``isolate_worker``
     scratch_root: str | None  # where per-program directories are made (None: the system default)
+    scratch_dir: str | None  # a worker's one scratch directory on its private tmpfs, emptied after each program
     private_dirs: tuple[str, ...]  # private tmpfs mounts wiped after each program
     sandbox_uid: int | None  # the uid programs run as (None: the caller's, without capabilities)
     landlock_abi: int  # 0: no Landlock
@@ -108,6 +110,8 @@ def prepare(spec: SandboxSpec) -> tuple[Callable[..., Any], dict[str, Any]]:
 
 _ISOLATION: list[namespaces.Isolation] = []
 _CONFINEMENT: dict[int, Confinement] = {}
+_SCRATCH: dict[int, tuple[int, int | None]] = {}  # pid -> (inode of its scratch_dir, Landlock rule set for it)
+SCRATCH_NAME = "elm-sandbox"
 
 
 def isolate_worker(tmpfs_mb: int = 256) -> namespaces.Isolation:
@@ -126,11 +130,42 @@ def confinement() -> Confinement:
         isolation = _ISOLATION[0] if _ISOLATION else None
         private = isolation.private_dirs if isolation is not None and isolation.filesystem else ()
         _CONFINEMENT.clear()
-        _CONFINEMENT[pid] = Confinement(
+        _SCRATCH.clear()
+        conf = Confinement(
             isolation=isolation, scratch_root=private[0] if private else _shared_scratch_root(),
-            private_dirs=private, sandbox_uid=privileges.sandbox_uid(pid) if os.geteuid() == 0 else None,
+            scratch_dir=os.path.join(private[0], SCRATCH_NAME) if private else None, private_dirs=private,
+            sandbox_uid=privileges.sandbox_uid(pid) if os.geteuid() == 0 else None,
             landlock_abi=landlock.abi(), seccomp=seccomp.available())
+        if conf.seccomp:
+            seccomp.prepared()  # packed here once; each child only patches in its pid
+        _CONFINEMENT[pid] = conf
+        if conf.scratch_dir:
+            _reset_scratch(conf)
     return _CONFINEMENT[pid]
+
+
+def _reset_scratch(conf: Confinement) -> None:
+    """Give a worker's fixed scratch directory back its owner and mode (a program may have
+    changed them); if it was replaced, make it again with a new Landlock rule set. One
+    directory and one rule set for all the worker's programs: they run one at a time and
+    the directory is emptied after each."""
+    path, pid = conf.scratch_dir, os.getpid()
+    assert path is not None
+    try:
+        status = os.lstat(path)
+        if not stat.S_ISDIR(status.st_mode) or pid not in _SCRATCH or _SCRATCH[pid][0] != status.st_ino:
+            raise FileNotFoundError(path)
+    except FileNotFoundError:
+        namespaces.wipe(conf.private_dirs)
+        os.mkdir(path, 0o700)
+        old = _SCRATCH.pop(pid, (0, None))[1]
+        if old is not None:
+            os.close(old)
+        ruleset = landlock.create_ruleset(path) if conf.landlock_abi else None
+        _SCRATCH[pid] = (os.lstat(path).st_ino, ruleset)
+    if conf.sandbox_uid is not None:
+        os.chown(path, conf.sandbox_uid, conf.sandbox_uid, follow_symlinks=False)
+    os.chmod(path, 0o700, follow_symlinks=False)
 
 
 def _shared_scratch_root() -> str | None:
@@ -153,7 +188,7 @@ def run_in_sandbox(program: str, spec: SandboxSpec) -> SandboxResult:
     harness, modules = prepare(spec)
     conf = confinement()
     privileges.hide_from_same_user()
-    workdir = tempfile.mkdtemp(prefix="elm-sandbox-", dir=conf.scratch_root)
+    workdir = conf.scratch_dir or tempfile.mkdtemp(prefix="elm-sandbox-", dir=conf.scratch_root)
     read_fd, write_fd = os.pipe()
     parent = os.getpid()
     pid = os.fork()
@@ -167,8 +202,9 @@ def run_in_sandbox(program: str, spec: SandboxSpec) -> SandboxResult:
     finally:
         os.close(read_fd)
         child.finish()
-        if conf.private_dirs:
-            namespaces.wipe(conf.private_dirs)  # the scratch dir and whatever else the program left
+        if conf.scratch_dir:  # empty it and whatever else the program left on the private tmpfs mounts
+            namespaces.wipe(conf.private_dirs, keep=conf.scratch_dir)
+            _reset_scratch(conf)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -256,11 +292,12 @@ def _child(program: str, spec: SandboxSpec, harness: Callable[..., Any], modules
            workdir: str, write_fd: int, conf: Confinement, parent: int) -> None:
     code = 0
     try:
-        _close_inherited_fds(write_fd)
+        ruleset = _SCRATCH[parent][1] if conf.scratch_dir else None
+        _close_inherited_fds(write_fd, ruleset)
         os.setsid()
         faulthandler.disable()  # its dumps would go to the caller's stderr
         try:
-            _confine(spec, workdir, conf, parent)
+            _confine(spec, workdir, conf, parent, ruleset)
         except BaseException as exc:  # fail closed: no program runs half-confined
             _write_all(write_fd, json.dumps({"ok": False, "error": f"sandbox setup failed: {_describe(exc)}"}
                                             ).encode("utf-8", "replace"))
@@ -282,12 +319,15 @@ def _child(program: str, spec: SandboxSpec, harness: Callable[..., Any], modules
         os._exit(code)
 
 
-def _close_inherited_fds(keep: int) -> None:
-    """Close every descriptor the child inherited but the result pipe and 0-2: among them
-    are the worker's connection to the engine, which a program could otherwise write
-    forged messages into."""
-    os.closerange(3, keep)
-    os.closerange(keep + 1, max(keep + 2, resource.getrlimit(resource.RLIMIT_NOFILE)[0]))
+def _close_inherited_fds(*keep: int | None) -> None:
+    """Close every descriptor the child inherited but 0-2 and ``keep`` (the result pipe, the
+    Landlock rule set): among them is the worker's connection to the engine, which a
+    program could otherwise write forged messages into."""
+    low = 3
+    for fd in sorted(k for k in keep if k is not None):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, max(low + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0]))
 
 
 def _describe(exc: BaseException) -> str:
@@ -312,7 +352,7 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _confine(spec: SandboxSpec, workdir: str, conf: Confinement, parent: int) -> None:
+def _confine(spec: SandboxSpec, workdir: str, conf: Confinement, parent: int, ruleset: int | None) -> None:
     """Everything between fork and the program's first line, in this order: limits, quiet
     stdio, scratch dir, identity, death with the parent, environment, Landlock, seccomp."""
     cpu = max(1, int(spec.timeout_s + 1))
@@ -329,7 +369,8 @@ def _confine(spec: SandboxSpec, workdir: str, conf: Confinement, parent: int) ->
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - the child exits, never closes
     os.chdir(workdir)
     if conf.sandbox_uid is not None:  # root ignores most limits: become a uid of our own
-        os.chown(workdir, conf.sandbox_uid, conf.sandbox_uid)
+        if not conf.scratch_dir:
+            os.chown(workdir, conf.sandbox_uid, conf.sandbox_uid)
         privileges.become(conf.sandbox_uid)
     else:
         privileges.drop_capabilities()
@@ -338,7 +379,10 @@ def _confine(spec: SandboxSpec, workdir: str, conf: Confinement, parent: int) ->
     privileges.die_with_parent(parent)  # after the uid change, which clears the setting
     os.environ.clear()
     os.environ.update({"HOME": workdir, "TMPDIR": workdir, "PATH": "/usr/bin:/bin"})
-    if conf.landlock_abi:
+    if ruleset is not None:
+        landlock.enforce(ruleset)
+        os.close(ruleset)
+    elif conf.landlock_abi:
         landlock.restrict(workdir)
     if conf.seccomp:
         seccomp.install(os.getpid())

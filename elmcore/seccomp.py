@@ -15,6 +15,7 @@ import ctypes
 import os
 import platform
 import struct
+from typing import Any
 
 AUDIT_ARCH_X86_64 = 0xC000003E
 X32_SYSCALL_BIT = 0x40000000
@@ -59,47 +60,115 @@ def _ulongs(*values: int) -> tuple[ctypes.c_ulong, ...]:
     return tuple(ctypes.c_ulong(v) for v in values)
 
 
-def build_filter(own_pid: int) -> list[tuple[int, int, int, int]]:
-    """The BPF program as (code, jump-if-true, jump-if-false, constant) instructions."""
-    checks = [(nr, "self") for nr in SIGNAL_CALLS.values()] + [(nr, "deny") for nr in DENIED_CALLS.values()]
-    head = 5  # the instructions before the per-call checks
-    after_checks = head + len(checks)
-    allow, self_check = after_checks, after_checks + 1
-    self_ok, deny = self_check + 5, self_check + 6
-    program = [
-        (LD_W_ABS, 0, 0, OFFSET_ARCH),
-        (JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
-        (RET_K, 0, 0, RET_KILL_PROCESS),  # another ABI (i386 through int 0x80): never ours
-        (LD_W_ABS, 0, 0, OFFSET_NR),
-        (JGE_K, deny - 5, 0, X32_SYSCALL_BIT),
+Instruction = tuple[int, int, int, int]  # (code, jump-if-true, jump-if-false, constant)
+
+
+def build_filter(own_pid: int) -> list[Instruction]:
+    """The BPF program. The calls it treats specially are found by a binary search on the
+    call number, so every call takes a handful of comparisons (the kernel also runs the
+    filter for every call number once when it is installed, to cache the constant verdicts)."""
+    special = sorted([(nr, "self") for nr in SIGNAL_CALLS.values()] + [(nr, "deny") for nr in DENIED_CALLS.values()])
+    code: list[tuple[Any, ...]] = [  # instructions with symbolic jump targets, and ("label", name)
+        ("op", LD_W_ABS, 0, 0, OFFSET_ARCH),
+        ("op", JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
+        ("op", RET_K, 0, 0, RET_KILL_PROCESS),  # another ABI (i386 through int 0x80): never ours
+        ("op", LD_W_ABS, 0, 0, OFFSET_NR),
+        ("op", JGE_K, "deny", 0, X32_SYSCALL_BIT),
     ]
-    for index, (nr, target) in enumerate(checks, start=head):
-        program.append((JEQ_K, (self_check if target == "self" else deny) - index - 1, 0, nr))
-    program += [
-        (RET_K, 0, 0, RET_ALLOW),
-        (LD_W_ABS, 0, 0, OFFSET_ARG0),
-        (JEQ_K, self_ok - (self_check + 2), 0, own_pid),
-        (JEQ_K, self_ok - (self_check + 3), 0, 0),  # kill(0, ...): its own process group, only itself
-        (JEQ_K, self_ok - (self_check + 4), 0, (-own_pid) & 0xFFFFFFFF),
-        (RET_K, 0, 0, RET_EPERM),
-        (RET_K, 0, 0, RET_ALLOW),
-        (RET_K, 0, 0, RET_EPERM),
+    _search(special, code, "root")
+    code += [
+        ("label", "self"),
+        ("op", LD_W_ABS, 0, 0, OFFSET_ARG0),
+        ("op", JEQ_K, "allow", 0, own_pid),
+        ("op", JEQ_K, "allow", 0, 0),  # kill(0, ...): its own process group, only itself
+        ("op", JEQ_K, "allow", 0, (-own_pid) & 0xFFFFFFFF),
+        ("label", "deny"),
+        ("op", RET_K, 0, 0, RET_EPERM),
+        ("label", "allow"),
+        ("op", RET_K, 0, 0, RET_ALLOW),
     ]
-    assert all(0 <= jt <= 255 for _, jt, _, _ in program)
+    return _resolve(code)
+
+
+def _search(calls: list[tuple[int, str]], code: list[tuple[Any, ...]], name: str) -> None:
+    """Emit a search over ``calls`` (sorted): equal to one of them -> its target, else allow."""
+    if len(calls) <= 3:
+        for nr, target in calls:
+            code.append(("op", JEQ_K, target, 0, nr))
+        code.append(("op", RET_K, 0, 0, RET_ALLOW))
+        return
+    middle = len(calls) // 2
+    code.append(("op", JGE_K, f"{name}>", 0, calls[middle][0]))
+    _search(calls[:middle], code, name + "<")
+    code.append(("label", f"{name}>"))
+    _search(calls[middle:], code, name + ">")
+
+
+def _resolve(code: list[tuple[Any, ...]]) -> list[Instruction]:
+    labels: dict[str, int] = {}
+    position = 0
+    for entry in code:
+        if entry[0] == "label":
+            labels[entry[1]] = position
+        else:
+            position += 1
+    program: list[Instruction] = []
+    for entry in code:
+        if entry[0] == "label":
+            continue
+        _, op, jt, jf, k = entry
+        here = len(program) + 1
+        jt = labels[jt] - here if isinstance(jt, str) else jt
+        jf = labels[jf] - here if isinstance(jf, str) else jf
+        assert 0 <= jt <= 255 and 0 <= jf <= 255, "BPF jumps are forward and at most 255"
+        program.append((op, jt, jf, k))
     return program
+
+
+class PreparedFilter:
+    """The filter packed once in the parent, so the child only patches in its pid and
+    makes two prctl calls (fork's copy-on-write makes every Python object a child touches
+    cost a page copy)."""
+
+    _PLACEHOLDER = 0x7FFFFFF0
+
+    def __init__(self) -> None:
+        program = build_filter(self._PLACEHOLDER)
+        self._buffer = ctypes.create_string_buffer(b"".join(struct.pack("<HBBI", *i) for i in program))
+        self._pid_words = [8 * n + 4 for n, (_, _, _, k) in enumerate(program) if k == self._PLACEHOLDER]
+        self._minus_words = [8 * n + 4 for n, (_, _, _, k) in enumerate(program)
+                             if k == (-self._PLACEHOLDER) & 0xFFFFFFFF]
+        self._fprog = _SockFprog(len(program), ctypes.addressof(self._buffer))
+        self._args = (_ulongs(1, 0, 0, 0), (ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(self._fprog),
+                                            ctypes.c_ulong(0), ctypes.c_ulong(0)))
+        _libc.prctl  # noqa: B018 - resolve the symbol here, not in every child
+
+    def install(self, own_pid: int) -> None:
+        """Install on the calling process for good; raises OSError if it cannot."""
+        for offset in self._pid_words:
+            struct.pack_into("<I", self._buffer, offset, own_pid)
+        for offset in self._minus_words:
+            struct.pack_into("<I", self._buffer, offset, (-own_pid) & 0xFFFFFFFF)
+        no_new_privs, set_filter = self._args
+        if _libc.prctl(PR_SET_NO_NEW_PRIVS, *no_new_privs) != 0:
+            raise _error("prctl(PR_SET_NO_NEW_PRIVS)")
+        if _libc.prctl(PR_SET_SECCOMP, *set_filter) != 0:
+            raise _error("prctl(PR_SET_SECCOMP)")
+
+
+_PREPARED: list[PreparedFilter] = []
+
+
+def prepared() -> PreparedFilter:
+    """This process's packed filter (made on first use: call it before forking)."""
+    if not _PREPARED:
+        _PREPARED.append(PreparedFilter())
+    return _PREPARED[0]
 
 
 def install(own_pid: int) -> None:
     """Install the filter on the calling process for good; raises OSError if it cannot."""
-    program = build_filter(own_pid)
-    raw = b"".join(struct.pack("<HBBI", *instruction) for instruction in program)
-    buffer = ctypes.create_string_buffer(raw, len(raw))
-    fprog = _SockFprog(len(program), ctypes.addressof(buffer))
-    if _libc.prctl(PR_SET_NO_NEW_PRIVS, *_ulongs(1, 0, 0, 0)) != 0:
-        raise _error("prctl(PR_SET_NO_NEW_PRIVS)")
-    if _libc.prctl(PR_SET_SECCOMP, ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(fprog),
-                   ctypes.c_ulong(0), ctypes.c_ulong(0)) != 0:
-        raise _error("prctl(PR_SET_SECCOMP)")
+    prepared().install(own_pid)
 
 
 def _error(what: str) -> OSError:
