@@ -13,7 +13,6 @@ and implements any of these hooks with ``@elmcore.hookimpl``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pluggy
 

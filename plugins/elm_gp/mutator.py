@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 
 import numpy as np
 from pydantic import Field, field_validator
 
-from elmcore import Child, Mutator, Outcome, Parent, PluginConfig
+from elmcore import Child, Mutator, Parent, PluginConfig
+from elmcore.children import edited_child, failed_child
 from elm_gp.ast_mutation import EDIT_KINDS, MutationFailed, MutationSettings, mutate_source
 
 OPERATOR_NAME = "gp"
@@ -91,13 +91,5 @@ class GPMutator(Mutator):
         try:
             result = mutate_source(parent.program, rng, settings)
         except MutationFailed as exc:
-            outcome = Outcome.NO_EDIT if exc.no_edit else Outcome.EDIT_FAILED
-            return Child(program=None, parent_id=parent.id, operator=OPERATOR_NAME, outcome=outcome, reason=str(exc))
-        return Child(program=result.program, parent_id=parent.id, operator=OPERATOR_NAME,
-                     message="; ".join(result.edits), diff=self._diff(parent.program, result.program),
-                     meta={"edits": list(result.edits)})
-
-    def _diff(self, before: str, after: str) -> str:
-        name = self.context.file_name
-        return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                            fromfile=f"a/{name}", tofile=f"b/{name}"))
+            return failed_child(parent, OPERATOR_NAME, str(exc), no_edit=exc.no_edit)
+        return edited_child(parent, result.program, OPERATOR_NAME, result.edits, self.context.file_name)

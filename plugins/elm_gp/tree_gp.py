@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import difflib
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -24,7 +23,8 @@ from typing import Any
 import numpy as np
 from pydantic import Field, field_validator
 
-from elmcore import Child, Mutator, Outcome, Parent, PluginConfig
+from elmcore import Child, Mutator, Parent, PluginConfig
+from elmcore.children import edited_child, failed_child
 
 OPERATOR_NAME = "gp-tree"
 DEFAULT_RATE = 0.1
@@ -436,11 +436,5 @@ class TreeGPMutator(Mutator):
         try:
             result = mutate_tree_source(parent.program, rng, self.config, self.context.function_name)
         except TreeGPFailed as exc:
-            outcome = Outcome.NO_EDIT if exc.no_edit else Outcome.EDIT_FAILED
-            return Child(program=None, parent_id=parent.id, operator=OPERATOR_NAME, outcome=outcome, reason=str(exc))
-        name = self.context.file_name
-        diff = "".join(difflib.unified_diff(parent.program.splitlines(keepends=True),
-                                            result.program.splitlines(keepends=True),
-                                            fromfile=f"a/{name}", tofile=f"b/{name}"))
-        return Child(program=result.program, parent_id=parent.id, operator=OPERATOR_NAME,
-                     message="; ".join(result.edits), diff=diff, meta={"edits": list(result.edits)})
+            return failed_child(parent, OPERATOR_NAME, str(exc), no_edit=exc.no_edit)
+        return edited_child(parent, result.program, OPERATOR_NAME, result.edits, self.context.file_name)

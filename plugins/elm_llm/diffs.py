@@ -143,12 +143,6 @@ def apply_hunks(program: str, hunks: list[Hunk]) -> str:
     return result.replace("\n", "\r\n") if crlf else result
 
 
-def unified_diff(before: str, after: str, file_name: str = "program.py") -> str:
-    """The change from ``before`` to ``after`` as a unified diff ("" when equal)."""
-    return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                        fromfile=f"a/{file_name}", tofile=f"b/{file_name}"))
-
-
 # -- locating and applying one hunk ----------------------------------------------------
 def _bodies(hunk: Hunk) -> list[list[tuple[str, str]]]:
     counted = hunk.counted_body()

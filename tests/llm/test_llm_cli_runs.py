@@ -17,7 +17,7 @@ from tiny_models import build_tiny_model, teach_continuation
 from elmcore.plugins import get_plugin_manager
 from elmcore.store import RunStore
 from elm_llm.prompts import diff_prompt
-from elm_llm.diffs import unified_diff
+from elmcore.children import unified_diff
 
 CODE = re.compile(r"```python\n(.*?)```", re.S)
 

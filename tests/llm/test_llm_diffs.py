@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from llm_samples import BUGGY_PARITY, FIXED_PARITY, FIXING_DIFF
 
-from elm_llm.diffs import DiffApplyError, apply_hunks, parse_hunks, unified_diff
+from elmcore.children import unified_diff
+from elm_llm.diffs import DiffApplyError, apply_hunks, parse_hunks
 
 PROGRAM = """import math
 

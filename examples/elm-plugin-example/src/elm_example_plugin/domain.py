@@ -15,7 +15,7 @@ from elmcore import Dimension, Domain, Evaluation, MutationContext, Outcome, Plu
 from elm_example_plugin.curve_shape import ShapeError, program_size, turning_points
 from elm_example_plugin.output_check import MalformedOutput, check_output
 from elm_example_plugin.samples import SAMPLE_COUNT, X_HIGH, X_LOW
-from elm_example_plugin.seed_loading import list_seeds, read_seed
+from elm_example_plugin.seed_loading import read_seed
 from elm_example_plugin.targets import TARGETS
 
 HARNESS = "elm_example_plugin.harness:sample_curve"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 
 import numpy as np
 from pydantic import Field
 
-from elmcore import Child, Mutator, Outcome, Parent, PluginConfig
+from elmcore import Child, Mutator, Parent, PluginConfig
+from elmcore.children import edited_child, failed_child
 from elm_example_plugin.token_edits import EditFailed, EditSettings, edit_source
 
 OPERATOR_NAME = "nudge"
@@ -42,11 +42,5 @@ class NudgeMutator(Mutator):
         try:
             result = edit_source(parent.program, rng, settings)
         except EditFailed as exc:
-            outcome = Outcome.NO_EDIT if exc.no_edit else Outcome.EDIT_FAILED
-            return Child(program=None, parent_id=parent.id, operator=OPERATOR_NAME, outcome=outcome, reason=str(exc))
-        name = self.context.file_name
-        diff = "".join(difflib.unified_diff(parent.program.splitlines(keepends=True),
-                                            result.program.splitlines(keepends=True),
-                                            fromfile=f"a/{name}", tofile=f"b/{name}"))
-        return Child(program=result.program, parent_id=parent.id, operator=OPERATOR_NAME,
-                     message="; ".join(result.edits), diff=diff, meta={"edits": list(result.edits)})
+            return failed_child(parent, OPERATOR_NAME, str(exc), no_edit=exc.no_edit)
+        return edited_child(parent, result.program, OPERATOR_NAME, result.edits, self.context.file_name)
