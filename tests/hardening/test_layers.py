@@ -139,6 +139,24 @@ def test_worker_namespaces():
     assert not os.path.exists(f"/tmp/{marker}") and not os.path.exists(marker)
 
 
+def test_worker_namespaces_on_a_kernel_without_mount_setattr(monkeypatch):
+    """Kernels before 5.12: the host is made read-only one mount point at a time."""
+    if os.geteuid() != 0:
+        pytest.skip("covered as root only")
+    monkeypatch.setattr(namespaces, "SYS_MOUNT_SETATTR", 99_999)  # no such call: ENOSYS, as on old kernels
+
+    def body() -> int:
+        iso = namespaces.isolate_worker(tmpfs_mb=8)
+        assert iso.filesystem and not iso.missing, iso.describe()
+        with open("/proc/self/mountinfo", encoding="utf-8") as fh:
+            mounts = [line.split() for line in fh]
+        top = {m[4]: m[5] for m in mounts}  # a mount stacked on the same point hides the one below
+        writable = [point for point, options in top.items() if "rw" in options.split(",")]
+        return 0 if sorted(writable) == sorted(iso.private_dirs) else 1
+
+    assert in_child(body) == 0
+
+
 def test_each_forking_process_has_its_own_sandbox_uid():
     assert privileges.sandbox_uid(100) != privileges.sandbox_uid(101)
     if os.geteuid() == 0:
