@@ -14,6 +14,7 @@ import typer
 
 from elmcore.config import ConfigError, build_config
 from elmcore.engine import Engine, Progress, RunError
+from elmcore.evaluation import WorkerCrashed
 from elmcore.plugins import KIND_LABELS, PluginError, get_plugin_manager
 from elmcore.store import RunStore, StoreError
 
@@ -21,7 +22,7 @@ app = typer.Typer(name="elm", help="Evolution through Large Models: evolve Pytho
                   "operators and quality-diversity search.", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False)
 
-USER_ERRORS = (ConfigError, PluginError, RunError, StoreError)
+USER_ERRORS = (ConfigError, PluginError, RunError, StoreError, WorkerCrashed)
 
 
 def _fail(message: str) -> None:

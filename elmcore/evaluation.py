@@ -90,8 +90,15 @@ def _worker_main(conn: Connection, domain_cls: type[Domain], domain_config: dict
     isolate_worker()  # first: before anything starts a thread
     hide_from_same_user()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the engine's to handle
-    domain = domain_cls(domain_cls.Config(**domain_config))
-    prepare(domain.sandbox_spec())
+    try:
+        domain = domain_cls(domain_cls.Config(**domain_config))
+        prepare(domain.sandbox_spec())
+    except Exception as exc:  # tell the engine why, instead of dying silently
+        try:
+            conn.send(("failed", f"{type(exc).__name__}: {exc}"[:500], None))
+        except OSError:
+            pass
+        return
     conf = confinement()
     try:
         conn.send(("ready", os.getpid(), conf))
@@ -111,6 +118,7 @@ class WorkerCrashed(RuntimeError):
 
 class _Worker:
     def __init__(self, ctx: Any, domain_cls: type[Domain], domain_config: dict[str, Any]) -> None:
+        self.domain_name = getattr(domain_cls, "name", domain_cls.__name__)
         self.conn, child_conn = ctx.Pipe()
         self.process = ctx.Process(target=_worker_main, args=(child_conn, domain_cls, domain_config),
                                    daemon=True, name="elm-eval-worker")
@@ -128,10 +136,12 @@ class _Worker:
             raise WorkerCrashed("evaluation worker did not start within "
                                 f"{timeout:.0f} s (exit code {self.process.exitcode})")
         try:
-            _, _, self.confinement = self.conn.recv()
+            state, detail, self.confinement = self.conn.recv()
         except EOFError as exc:
             raise WorkerCrashed(f"evaluation worker failed to start (exit code {self.process.exitcode}); "
                                 "run with --workers 1 and check the domain config") from exc
+        if state == "failed":
+            raise WorkerCrashed(f"evaluation worker could not set up domain {self.domain_name!r}: {detail}")
         self.rss_at_start = self.rss = rss_bytes(self.process.pid or 0)
 
     def stop(self) -> None:

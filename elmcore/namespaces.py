@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import os
 import shutil
+import sys
 from dataclasses import dataclass, field
 
 CLONE_NEWNS = 0x00020000
@@ -138,6 +139,23 @@ def _mount_points() -> list[tuple[str, list[str]]]:
     return points
 
 
+def _is_within(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def _paths_in_use() -> set[str]:
+    """Where this process's code and data come from: the import path, the interpreter's
+    prefixes, the working directory and the folders of every loaded module (editable
+    installs map packages to their source folders without a sys.path entry)."""
+    paths = {os.path.realpath(p) for p in sys.path if p}
+    paths |= {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, os.getcwd())}
+    for module in list(sys.modules.values()):
+        for location in [getattr(module, "__file__", None), *list(getattr(module, "__path__", []) or [])]:
+            if isinstance(location, str) and location.startswith("/"):
+                paths.add(os.path.realpath(location))
+    return paths
+
+
 def isolate_worker(tmpfs_mb: int = 256) -> Isolation:
     """Put this (single-threaded, just started) process into private namespaces."""
     missing: list[str] = []
@@ -155,11 +173,18 @@ def isolate_worker(tmpfs_mb: int = 256) -> Isolation:
     try:
         _mount(None, "/", None, MS_REC | MS_PRIVATE)
         _make_host_read_only()
+        needed = _paths_in_use()
         for target in PRIVATE_DIRS:
-            if os.path.isdir(target):
-                _mount("elm-private", target, "tmpfs", MS_NOSUID | MS_NODEV,
-                       f"size={tmpfs_mb}m,nr_inodes=16384,mode=1777")
-                private.append(target)
+            if not os.path.isdir(target):
+                continue
+            if any(_is_within(path, target) for path in needed):
+                # the installation (a venv, a checkout) lives here: covering it would hide the
+                # domain's own files; writes here are still refused by Landlock and the uid
+                missing.append(f"private {target}: left visible, the installation lives under it")
+                continue
+            _mount("elm-private", target, "tmpfs", MS_NOSUID | MS_NODEV,
+                   f"size={tmpfs_mb}m,nr_inodes=16384,mode=1777")
+            private.append(target)
     except OSError as exc:
         filesystem = False
         missing.append(f"private filesystem: {exc}")
