@@ -190,7 +190,7 @@ def parity(b1, b2, b3, b4):
     Hostile("return_huge_nested_list", "parity", """
 def parity(b1, b2, b3, b4):
     nest = []
-    for _ in range(20_000):
+    for _ in range(5_000):
         nest = [nest]
     return nest
 """, ("valid", "invalid"), ""),
