@@ -7,14 +7,15 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import Field, field_validator
 
-from elmcore import Child, Mutator, Parent, PluginConfig
+from elmcore import Child, Mutator, Parent
 from elmcore.children import edited_child, failed_child
 from elm_gp.ast_mutation import EDIT_KINDS, MutationFailed, MutationSettings, mutate_source
+from elm_gp.config import PointMutationConfig
 
 OPERATOR_NAME = "gp"
 
 
-class GPConfig(PluginConfig):
+class GPConfig(PointMutationConfig):
     """Settings of the ``gp`` mutator (the ``mutator`` section of a run config)."""
 
     rate: float = Field(0.1, description="probability that each mutable site is edited (at least one always is)")
@@ -25,14 +26,6 @@ class GPConfig(PluginConfig):
     int_step: int = Field(2, description="an integer constant moves by 1..int_step, up or down")
     float_sigma: float = Field(0.5, description="a float constant gets Gaussian noise of sd float_sigma * max(1, |value|)")
     builtin_rate: float = Field(0.05, description="probability that a replaced name becomes a builtin (abs, len, ...)")
-    max_program_chars: int = Field(100_000, description="parents longer than this are not mutated")
-
-    @field_validator("rate")
-    @classmethod
-    def _rate_is_probability(cls, rate: float) -> float:
-        if not 0.0 < rate <= 1.0:
-            raise ValueError("rate must be in (0, 1]")
-        return rate
 
     @field_validator("builtin_rate")
     @classmethod
@@ -49,7 +42,7 @@ class GPConfig(PluginConfig):
             raise ValueError(f"kinds must be a non-empty list from {', '.join(EDIT_KINDS)}; got {kinds}")
         return kinds
 
-    @field_validator("int_step", "max_program_chars")
+    @field_validator("int_step")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:

@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 from pydantic import Field, field_validator
 
-from elmcore import Child, Mutator, Parent, PluginConfig
+from elmcore import Child, Mutator, Parent
 from elmcore.children import edited_child, failed_child
+from elm_gp.config import PointMutationConfig
 
 OPERATOR_NAME = "gp-tree"
 DEFAULT_RATE = 0.1
@@ -38,21 +39,13 @@ _BINARY_BY_OP = {op: name for name, op in BINARY_FUNCTIONS.items()}
 _EDIT_LABELS = {"function": "fn", "variable": "leaf", "constant": "leaf"}
 
 
-class TreeGPConfig(PluginConfig):
+class TreeGPConfig(PointMutationConfig):
     """Settings of the ``gp-tree`` mutator (the ``mutator`` section of a run config)."""
 
     rate: float = Field(DEFAULT_RATE, description="probability that each tree node is replaced "
                                                   "(at least one always is)")
     constants: list[int | float] = Field(list(DEFAULT_CONSTANTS),
                                          description="extra c-terminals added to the terminal set")
-    max_program_chars: int = Field(100_000, description="parents longer than this are not mutated")
-
-    @field_validator("rate")
-    @classmethod
-    def _rate_is_probability(cls, rate: float) -> float:
-        if not 0.0 < rate <= 1.0:
-            raise ValueError("rate must be in (0, 1]")
-        return rate
 
     @field_validator("constants", mode="before")
     @classmethod
@@ -61,13 +54,6 @@ class TreeGPConfig(PluginConfig):
                 isinstance(c, (bool, str)) or (isinstance(c, float) and not math.isfinite(c)) for c in constants):
             raise ValueError(f"constants must be a list of finite numbers, e.g. [0, 1, 2, 3]; got {constants!r}")
         return constants
-
-    @field_validator("max_program_chars")
-    @classmethod
-    def _positive(cls, value: int) -> int:
-        if value < 1:
-            raise ValueError("must be at least 1")
-        return value
 
 
 @dataclass(frozen=True)
