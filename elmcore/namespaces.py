@@ -150,9 +150,14 @@ def _paths_in_use() -> set[str]:
     paths = {os.path.realpath(p) for p in sys.path if p}
     paths |= {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, os.getcwd())}
     for module in list(sys.modules.values()):
-        for location in [getattr(module, "__file__", None), *list(getattr(module, "__path__", []) or [])]:
-            if isinstance(location, str) and location.startswith("/"):
-                paths.add(os.path.realpath(location))
+        try:  # some modules answer attribute lookups with objects of their own (torch._classes)
+            locations = [getattr(module, "__file__", None)]
+            search = getattr(module, "__path__", None)
+            if isinstance(search, (list, tuple)) or type(search).__name__ == "_NamespacePath":
+                locations.extend(search)
+        except Exception:
+            continue
+        paths.update(os.path.realpath(p) for p in locations if isinstance(p, str) and p.startswith("/"))
     return paths
 
 

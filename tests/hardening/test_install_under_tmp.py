@@ -63,3 +63,26 @@ def test_domain_under_tmp_works_in_a_worker(tmp_domain):
 def test_domain_that_cannot_start_names_the_reason(tmp_domain):
     with pytest.raises(WorkerCrashed, match="could not set up domain 'tmp-installed': RuntimeError: cannot find my data"):
         WorkerPool(tmp_domain, {"broken": True}, workers=1)
+
+
+def test_paths_in_use_survives_odd_modules(monkeypatch):
+    """Modules may answer __path__ with objects of their own (torch._classes does)."""
+    import types
+
+    from elmcore import namespaces
+
+    class Odd(types.ModuleType):
+        def __getattr__(self, name):
+            if name == "__path__":
+                return object()
+            raise AttributeError(name)
+
+    class Raising(types.ModuleType):
+        @property
+        def __file__(self):
+            raise RuntimeError("no file")
+
+    monkeypatch.setitem(sys.modules, "elm_test_odd_module", Odd("elm_test_odd_module"))
+    monkeypatch.setitem(sys.modules, "elm_test_raising_module", Raising("elm_test_raising_module"))
+    paths = namespaces._paths_in_use()
+    assert namespaces.__file__ in paths or any(p.endswith("namespaces.py") for p in paths)

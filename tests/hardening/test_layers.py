@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import traceback
 import signal
 import socket
 import tempfile
@@ -66,6 +67,8 @@ def in_child(body) -> int:
         code = 70
         try:
             code = body()
+        except BaseException:
+            traceback.print_exc()  # shown in the test's captured stderr
         finally:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
