@@ -7,7 +7,7 @@ from typing import ClassVar
 from pydantic import Field, ValidationInfo, field_validator
 
 from elmcore import PluginConfig
-from elm_parity.seed_loading import SeedError, load_seed
+from elm_seeds import SeedError, load_seed
 
 DEFAULT_BUGS = 1
 

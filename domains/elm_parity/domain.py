@@ -12,7 +12,7 @@ from elmcore import Dimension, Domain, Evaluation, MutationContext, Outcome, San
 from elm_parity.config import BuggySeedConfig, ParityConfig, QuadraticConfig
 from elm_parity.output_check import MalformedOutput, check_output
 from elm_parity.program_shape import ShapeError, distinct_names, node_count, parse_program
-from elm_parity.seed_loading import load_seed
+from elm_seeds import load_seed
 from elm_parity.tasks import PARITY, QUADRATIC, Task
 
 FLOAT_TOLERANCE = 1e-9
