@@ -180,7 +180,10 @@ def _add_plugin_commands() -> None:
         if name in BUILTIN_COMMANDS:
             pm.reject(reg.plugin, f"command {name!r} rejected: it is a built-in elm command; choose another name")
             continue
-        app.command(name=name, help=reg.help or None)(reg.obj)
+        if isinstance(reg.obj, typer.Typer):  # a command group: `elm NAME SUBCOMMAND ...`
+            app.add_typer(reg.obj, name=name, help=reg.help or None)
+        else:
+            app.command(name=name, help=reg.help or None)(reg.obj)
 
 
 # typer's command-line errors (its own copy of click's), found without importing a private module

@@ -51,7 +51,8 @@ def elm_register_commands(register: Callable[..., None]) -> None:
     """Add CLI commands: ``register(name, function, help=...)``.
 
     ``function`` is a plain function whose parameters typer turns into options; it
-    appears as ``elm NAME``.
+    appears as ``elm NAME``. A ``typer.Typer`` instead of a function is a command group:
+    its commands appear as ``elm NAME SUBCOMMAND``.
     """
 
 

@@ -274,6 +274,18 @@ class RunStore:
         for row in self._db.execute(sql + " ORDER BY id", params):
             yield self._record(row)
 
+    def children_with_parents(self, where: str = "", params: Sequence[Any] = ()) -> Iterator[
+            tuple[CandidateRecord, str]]:
+        """Children that have a parent with a program, each with that parent's program, in id
+        order: what a dataset of edits is made of. ``where`` filters the child (alias ``c``)."""
+        columns = ", ".join(f"c.{c}" for c in _COLUMNS)
+        sql = (f"SELECT {columns}, p.program FROM candidates c JOIN candidates p ON p.id = c.parent_id "
+               "WHERE p.program IS NOT NULL")
+        if where:
+            sql += f" AND ({where})"
+        for row in self._db.execute(sql + " ORDER BY c.id", params):
+            yield self._record(row[:-1]), row[-1]
+
     @staticmethod
     def _record(row: Sequence[Any]) -> CandidateRecord:
         data = dict(zip(_COLUMNS, row))

@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 from elm_llm.backend import Backend, ChatMessages, Completion, LLMError, SamplingParams, cut_at_stop
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+MIN_NEW_TOKENS = 64  # what a prompt near the end of the context is still given; max_new_tokens shrinks to fit
 
 
 class _PaddedDecodeWarningFilter(logging.Filter):
@@ -70,6 +71,31 @@ def resolve_dtype(dtype: str, device: str):
     return getattr(torch, dtype)
 
 
+def locate_model(model: str) -> tuple[str, bool]:
+    """(what to pass to ``from_pretrained``, whether to stay offline) for a model name: a
+    model shipped with elm (by its name), a local directory, or a hub id (from the local
+    cache when it is there; LLMError when it is not and the hub cannot be reached)."""
+    from elm_models import shipped_model
+
+    shipped = shipped_model(model)
+    if shipped is not None:
+        return str(shipped), True
+    if looks_like_path(model):
+        path = Path(model).expanduser()
+        if not path.is_dir():
+            raise LLMError(f"model path {model!r} is not a directory; pass --model PATH to a directory "
+                           f"written by save_pretrained")
+        return str(path), True
+    from huggingface_hub import try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(model, "config.json"), str):
+        return model, True  # in the local hub cache: no network needed
+    if not hub_reachable():
+        raise LLMError(f"model {model!r} is not in the local Hugging Face cache and the hub cannot be "
+                       f"reached; pass --model PATH to a local directory with the model files")
+    return model, False
+
+
 class TransformersBackend(Backend):
     """A causal LM run in this process. ``batch_size`` counts sequences per forward pass."""
 
@@ -86,7 +112,7 @@ class TransformersBackend(Backend):
         self.batch_size = max(1, int(batch_size))
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
-        source, local = self._locate(model)
+        source, local = locate_model(model)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
             self.model = AutoModelForCausalLM.from_pretrained(source, local_files_only=local, dtype=self.dtype)
@@ -111,24 +137,6 @@ class TransformersBackend(Backend):
         self.supports_chat = bool(getattr(self.tokenizer, "chat_template", None))
         self._torch = torch
 
-    @staticmethod
-    def _locate(model: str) -> tuple[str, bool]:
-        """(what to pass to from_pretrained, whether to stay offline)."""
-        if looks_like_path(model):
-            path = Path(model).expanduser()
-            if not path.is_dir():
-                raise LLMError(f"model path {model!r} is not a directory; pass --model PATH to a directory "
-                               f"written by save_pretrained")
-            return str(path), True
-        from huggingface_hub import try_to_load_from_cache
-
-        if isinstance(try_to_load_from_cache(model, "config.json"), str):
-            return model, True  # in the local hub cache: no network needed
-        if not hub_reachable():
-            raise LLMError(f"model {model!r} is not in the local Hugging Face cache and the hub cannot be "
-                           f"reached; pass --model PATH to a local directory with the model files")
-        return model, False
-
     def describe(self) -> str:
         return f"transformers:{self.model_name} ({self.device}, {str(self.dtype).removeprefix('torch.')})"
 
@@ -151,11 +159,12 @@ class TransformersBackend(Backend):
         results: list[Completion | None] = [None] * (len(prompts) * n)
         encoded = [self.tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"] for p in prompts]
         runnable: list[int] = []
+        # a prompt near the end of the context still gets MIN_NEW_TOKENS (or max_new_tokens if fewer)
+        budget = self.context_length - min(params.max_new_tokens, MIN_NEW_TOKENS)
         for i, ids in enumerate(encoded):
-            budget = self.context_length - params.max_new_tokens
             if len(ids) > budget:
                 reason = (f"prompt is {len(ids)} tokens; the model's context of {self.context_length} leaves "
-                          f"room for {max(budget, 0)} with max_new_tokens={params.max_new_tokens}")
+                          f"room for prompts of up to {max(budget, 0)} tokens")
                 for k in range(n):
                     results[i * n + k] = Completion(prompt_index=i, error=reason)
             else:
@@ -182,7 +191,8 @@ class TransformersBackend(Backend):
         attention_mask = padded["attention_mask"].to(self.device)
         sampling = params.temperature > 0
         kwargs: dict = dict(
-            input_ids=input_ids, attention_mask=attention_mask, max_new_tokens=params.max_new_tokens,
+            input_ids=input_ids, attention_mask=attention_mask,
+            max_new_tokens=min(params.max_new_tokens, self.context_length - input_ids.shape[1]),
             do_sample=sampling, num_return_sequences=n, pad_token_id=self.tokenizer.pad_token_id,
         )
         if sampling:

@@ -1,0 +1,165 @@
+"""``elm dataset diffs`` (run stores -> a diff-model dataset) and ``elm train`` (a dataset
+-> a causal LM directory)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from pydantic import ValidationError
+
+from elm_train.dataset_dir import DatasetError, check_new_dir, write_dataset
+from elm_train.records import FILTER_HELP, FILTERS, ExportError, diff_records, split
+
+dataset_app = typer.Typer(help="Export run stores as training datasets (Hugging Face datasets on disk + JSONL).",
+                          no_args_is_help=True, add_completion=False)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"elm: error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@dataset_app.command("diffs")
+def dataset_diffs(
+    runs: Annotated[list[Path], typer.Argument(help="run directories made by `elm run`")],
+    out: Annotated[Path, typer.Option(help="dataset directory to create")],
+    filter_: Annotated[str, typer.Option("--filter", help="which children: " + "; ".join(
+        f"{k}: {v}" for k, v in FILTER_HELP.items()))] = "entered",
+    holdout: Annotated[float, typer.Option(help="fraction of parents held out for evaluation")] = 0.05,
+    context: Annotated[int, typer.Option(help="context lines around each change in the diffs")] = 3,
+) -> None:
+    """Edits that worked, as (file name, parent program, commit message, diff) records in the
+    diff model's training format (<NME> <BEF> <MSG> <DFF>)."""
+    if filter_ not in FILTERS:
+        _fail(f"--filter {filter_!r}: use one of {', '.join(FILTERS)}")
+    if not 0 <= holdout < 1:
+        _fail(f"--holdout {holdout}: must be at least 0 and below 1")
+    if not 0 <= context <= 20:
+        _fail(f"--context {context}: must be between 0 and 20")
+    try:
+        check_new_dir(out)
+        records, counts = diff_records(runs, filter_, context)
+        if not records:
+            matched = sum(c["matched"] for c in counts.values())
+            _fail(f"no records match --filter {filter_} in {', '.join(map(str, runs))} ({matched} children "
+                  f"matched, none with a change); try --filter valid or runnable, or runs with more "
+                  f"evaluations. Nothing was written")
+        train, test = split(records, holdout)
+        write_dataset(out, "diffs", {"train": train, "test": test},
+                      {"runs": [str(r) for r in runs], "filter": filter_, "holdout": holdout, "context": context,
+                       "per_run": counts})
+    except (ExportError, DatasetError) as exc:
+        _fail(str(exc))
+    duplicates = sum(c["duplicates"] for c in counts.values())
+    parents = len({r.parent for r in records})
+    typer.echo(f"{out}: {len(train)} train and {len(test)} held-out records from {len(runs)} run(s), "
+               f"{parents} distinct parents, {duplicates} duplicates dropped (filter {filter_})")
+
+
+class _TrainPrinter:
+    """A progress bar on a terminal (loss, tokens/s); a log line every few seconds otherwise."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.bar = None
+        self.last = 0.0
+
+    def __call__(self, info) -> None:
+        if self.quiet:
+            return
+        line = f"loss {info.loss:.4f} | {info.tokens_per_s:,.0f} tok/s | lr {info.lr:.2e}"
+        if info.event == "eval" and info.eval_loss is not None:
+            self._log(f"step {info.step}/{info.total}: held-out loss {info.eval_loss:.4f} (train {info.loss:.4f})")
+        elif info.event == "checkpoint":
+            self._log(f"step {info.step}/{info.total}: checkpoint written")
+        if self.tty:
+            if self.bar is None:
+                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+                    TimeRemainingColumn
+                self.bar = Progress(TextColumn("steps"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                    TimeRemainingColumn(), TextColumn("{task.fields[line]}"), transient=False)
+                self.task = self.bar.add_task("train", total=info.total, line="")
+                self.bar.start()
+            self.bar.update(self.task, completed=info.step, line=line)
+        elif time.monotonic() - self.last > 10 or info.step == info.total:
+            self.last = time.monotonic()
+            typer.echo(f"[{info.step}/{info.total}] {line}", err=True)
+
+    def _log(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.console.print(text)
+        else:
+            typer.echo(text, err=True)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def train_command(
+    data: Annotated[Optional[Path], typer.Option(help="dataset directory made by `elm dataset`")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="model directory to create")] = None,
+    init: Annotated[Optional[str], typer.Option(help="model to fine-tune: directory, shipped name or hub id "
+                                                     "(default: train from scratch)")] = None,
+    size: Annotated[str, typer.Option(help="named size from scratch: 0.1m, 1m, 3m, 10m, 85m, 300m")] = "1m",
+    steps: Annotated[Optional[int], typer.Option(help="optimiser steps")] = None,
+    epochs: Annotated[Optional[float], typer.Option(help="passes over the data (default 3)")] = None,
+    lr: Annotated[Optional[float], typer.Option(help="peak learning rate (default 1e-3, 2e-4 with --init)")] = None,
+    batch_tokens: Annotated[int, typer.Option(help="tokens per batch, padding included")] = 8192,
+    context: Annotated[int, typer.Option(help="longest example in tokens")] = 1024,
+    vocab_size: Annotated[int, typer.Option(help="tokenizer size when training from scratch")] = 4096,
+    eval_every: Annotated[Optional[int], typer.Option(help="steps between held-out evaluations")] = None,
+    save_every: Annotated[Optional[int], typer.Option(help="steps between checkpoints")] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N")] = "auto",
+    resume: Annotated[Optional[Path], typer.Option(help="continue the killed training in this model directory")
+                      ] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
+) -> None:
+    """Train a causal LM on a dataset: from scratch (tokenizer + GPT-2 of a named size) or
+    fine-tune a model; the loss covers only the completion (for diffs, the diff)."""
+    from elm_train.trainer import TrainArgs, TrainError, Trainer
+
+    try:
+        if resume is not None:
+            if data is not None or out is not None or init is not None:
+                _fail("--resume continues a training with the options it started with; drop --data, --out "
+                      "and --init")
+            trainer = Trainer.resume(resume)
+        else:
+            if data is None or out is None:
+                _fail("give --data DIR and --out MODEL_DIR (or --resume MODEL_DIR)")
+            args = TrainArgs(data=str(data), out=str(out), init=init, size=size, steps=steps, epochs=epochs, lr=lr,
+                             batch_tokens=batch_tokens, context=context, vocab_size=vocab_size,
+                             eval_every=eval_every, save_every=save_every, seed=seed, device=device)
+            trainer = Trainer.start(args)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "options"
+        _fail(f"{where}: {first['msg'].removeprefix('Value error, ')}")
+    except (TrainError, DatasetError) as exc:
+        _fail(str(exc))
+    if not quiet:
+        typer.echo(f"training {trainer.parameters:,} parameters on {len(trainer.train_examples):,} examples "
+                   f"({trainer.too_long} longer than the context left out), {trainer.total_steps} steps from step "
+                   f"{trainer.step}, {trainer.device}", err=True)
+    printer = _TrainPrinter(quiet)
+    try:
+        recipe = trainer.run(printer)
+    except KeyboardInterrupt:
+        printer.stop()
+        _fail(f"interrupted; continue from the last checkpoint with `elm train --resume {trainer.out}`")
+    except TrainError as exc:
+        printer.stop()
+        _fail(str(exc))
+    finally:
+        printer.stop()
+    held = recipe["final_eval_loss"]
+    typer.echo(f"model written to {trainer.out}: {recipe['steps']} steps, train loss {recipe['final_train_loss']}, "
+               f"held-out loss {held if held is not None else '-'}, {recipe['tokens_per_s']:,.0f} tokens/s; "
+               f"use it with --model {trainer.out}")

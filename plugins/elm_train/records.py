@@ -1,0 +1,153 @@
+"""Records of a dataset, read from run stores.
+
+A diff record is one edit that worked: the parent program, the commit message, and the
+diff that turned the parent into the child, with the prompt and completion a diff model
+is trained on (the prompt is exactly what the ``diff`` mutator sends, so training and
+use see the same text). Records carry where they came from (run, candidate, parent).
+
+The held-out split is by parent: a parent program's hash decides its side, so no record
+of a held-out parent is trained on, and the split of a record never depends on which
+other runs were exported with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from elmcore.children import unified_diff
+from elmcore.store import RunStore, StoreError
+from elm_llm.prompts import diff_prompt
+
+FILTERS = {
+    "entered": "c.entered = 1",
+    "valid": "c.outcome = 'valid'",
+    "runnable": "c.outcome IN ('valid', 'invalid')",
+}
+FILTER_HELP = {
+    "entered": "children that entered the archive (the paper's accepted diffs)",
+    "valid": "children whose phenotype was valid, whether or not they entered",
+    "runnable": "children that ran to the end in the sandbox (valid or invalid phenotype)",
+}
+DEFAULT_FILE_NAME = "program.py"
+_FROM_FILE = re.compile(r"^--- a/(\S+)", re.MULTILINE)
+
+
+class ExportError(ValueError):
+    """An export that cannot be made; the message names the input and what to do."""
+
+
+@dataclass(frozen=True)
+class DiffRecord:
+    """One training example of the diff model, with its provenance."""
+
+    file_name: str
+    parent: str
+    message: str
+    diff: str
+    prompt: str
+    completion: str
+    run: str
+    candidate_id: int
+    parent_id: int
+    operator: str
+    outcome: str
+    entered: bool
+    fitness: float | None
+
+    def key(self) -> tuple[str, str, str, str]:
+        """What makes two records the same example."""
+        return self.file_name, self.parent, self.message, self.diff
+
+
+def diff_hunks(parent: str, child: str, file_name: str, context: int = 3) -> str:
+    """The unified diff from ``parent`` to ``child`` without its ``---``/``+++`` file lines:
+    the hunks a diff model writes after ``<DFF>``."""
+    full = unified_diff(parent, child, file_name) if context == 3 else _diff_with_context(
+        parent, child, file_name, context)
+    lines = full.splitlines(keepends=True)
+    return "".join(lines[2:]) if len(lines) >= 2 and lines[0].startswith("---") else full
+
+
+def _diff_with_context(parent: str, child: str, file_name: str, context: int) -> str:
+    import difflib
+
+    return "".join(difflib.unified_diff(parent.splitlines(keepends=True), child.splitlines(keepends=True),
+                                        fromfile=f"a/{file_name}", tofile=f"b/{file_name}", n=context))
+
+
+def diff_completion(hunks: str) -> str:
+    """What follows ``<DFF>`` in a training text: a newline, then the hunks."""
+    return "\n" + hunks
+
+
+def held_out(parent: str, fraction: float) -> bool:
+    """Whether ``parent``'s records go to the held-out split (deterministic, by content)."""
+    if fraction <= 0:
+        return False
+    digest = hashlib.sha256(parent.encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
+
+
+def _file_name(stored_diff: str | None) -> str:
+    match = _FROM_FILE.search(stored_diff or "")
+    return match.group(1) if match else DEFAULT_FILE_NAME
+
+
+def open_run(run_dir: Path) -> RunStore:
+    """The run's store, read-only; ExportError (one line) when ``run_dir`` is not a run."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ExportError(f"{run_dir} is not a directory; pass run directories made by `elm run`")
+    try:
+        return RunStore.open(run_dir, readonly=True)
+    except StoreError as exc:
+        raise ExportError(str(exc)) from None
+
+
+def diff_records(run_dirs: Sequence[Path], filter_name: str, context: int = 3) -> tuple[list[DiffRecord], dict]:
+    """Every child of the runs that passes ``filter_name``, as a diff record (deduplicated,
+    first occurrence kept), and counts per run of what was read and kept."""
+    if filter_name not in FILTERS:
+        raise ExportError(f"unknown filter {filter_name!r}; use one of {', '.join(FILTERS)}")
+    seen: set[tuple[str, str, str, str]] = set()
+    records: list[DiffRecord] = []
+    counts: dict[str, dict[str, int]] = {}
+    for run_dir in run_dirs:
+        store = open_run(run_dir)
+        try:
+            matched = duplicates = 0
+            for child, parent in store.children_with_parents(
+                    f"{FILTERS[filter_name]} AND c.program IS NOT NULL"):
+                matched += 1
+                file_name = _file_name(child.diff)
+                hunks = diff_hunks(parent, child.program or "", file_name, context)
+                if not hunks.strip():
+                    continue
+                message = child.message or ""
+                record = DiffRecord(
+                    file_name=file_name, parent=parent, message=message, diff=hunks,
+                    prompt=diff_prompt(file_name, parent, message), completion=diff_completion(hunks),
+                    run=str(run_dir), candidate_id=child.id, parent_id=int(child.parent_id or 0),
+                    operator=child.operator, outcome=child.outcome, entered=child.entered, fitness=child.fitness)
+                if record.key() in seen:
+                    duplicates += 1
+                    continue
+                seen.add(record.key())
+                records.append(record)
+        finally:
+            store.close()
+        counts[str(run_dir)] = {"matched": matched, "duplicates": duplicates}
+    return records, counts
+
+
+def split(records: Iterable[DiffRecord], holdout: float) -> tuple[list[dict], list[dict]]:
+    """(train, test) rows, the test side chosen by parent."""
+    train: list[dict] = []
+    test: list[dict] = []
+    for record in records:
+        (test if held_out(record.parent, holdout) else train).append(asdict(record))
+    return train, test
