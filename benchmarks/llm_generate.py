@@ -7,6 +7,11 @@ The prompts are diff-model prompts (<NME>/<BEF>/<MSG>/<DFF>) around a seed progr
 
     python benchmarks/llm_generate.py                       # GPT-2 6 layers d256, CPU
     python benchmarks/llm_generate.py --config codegen-350m --batch-sizes 1,32,128,512
+    python benchmarks/llm_generate.py --model elm-diff-1m --prompt sodarace   # a trained model
+
+With --model (a shipped model's name or a model directory) the model is loaded as the diff
+mutator loads it and samples end where the model ends them (end-of-text), so the figures
+are diffs/s as a run sees them; tokens/s counts the tokens it really wrote.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import torch
 
 from elm_llm.backend import SamplingParams
 from elm_llm.hf_backend import TransformersBackend
-from elm_llm.prompts import diff_prompt
+from elm_llm.prompts import DIFF_STOPS, diff_prompt
 from elm_llm.random_models import CODEGEN_350M, save_random_model
 from elm_seeds import read_seed
 
@@ -36,6 +41,8 @@ PROMPT_SEEDS = {"parity": ("parity", "parity_bugs_1", "parity.py", "Fixed bugs")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", choices=sorted(CONFIGS), default="gpt2-6l-256")
+    parser.add_argument("--model", default=None, help="a trained model (shipped name or directory) instead of "
+                                                      "a random --config")
     parser.add_argument("--batch-sizes", default="1,8,32", help="comma-separated")
     parser.add_argument("--new-tokens", type=int, default=64, help="tokens generated per sample")
     parser.add_argument("--prompt", choices=sorted(PROMPT_SEEDS), default="parity")
@@ -48,22 +55,31 @@ def main() -> None:
     kind, sizes = CONFIGS[args.config]
     domain, seed_name, file_name, message = PROMPT_SEEDS[args.prompt]
     prompt = diff_prompt(file_name, read_seed(domain, seed_name), message)
-    with tempfile.TemporaryDirectory() as tmp:
-        build_start = time.perf_counter()
-        save_random_model(tmp, kind, **sizes)
-        backend = TransformersBackend(tmp, device=args.device, dtype=args.dtype, batch_size=max(batch_sizes))
-        build_seconds = time.perf_counter() - build_start
-    backend.eos_ids = set()
-    backend.model.generation_config.eos_token_id = None
+    build_start = time.perf_counter()
+    if args.model:
+        backend = TransformersBackend(args.model, device=args.device, dtype=args.dtype, batch_size=max(batch_sizes))
+        name = f"{args.model} (trained)"
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            save_random_model(tmp, kind, **sizes)
+            backend = TransformersBackend(tmp, device=args.device, dtype=args.dtype, batch_size=max(batch_sizes))
+        backend.eos_ids = set()
+        backend.model.generation_config.eos_token_id = None
+        name = f"{args.config} ({kind}, random init)"
+    build_seconds = time.perf_counter() - build_start
     parameters = sum(p.numel() for p in backend.model.parameters())
     prompt_tokens = len(backend.tokenizer(prompt)["input_ids"])
-    params = SamplingParams(temperature=0.8, top_p=0.95, max_new_tokens=args.new_tokens)
+    # a trained model is sampled as the diff mutator samples it: its stop strings, up to --new-tokens
+    params = SamplingParams(temperature=0.8, top_p=0.95, max_new_tokens=args.new_tokens,
+                            stop=DIFF_STOPS if args.model else ())
 
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
           f"torch {torch.__version__}, cuda: {torch.cuda.get_device_name() if torch.cuda.is_available() else 'none'}")
-    print(f"model: {args.config} ({kind}, {parameters / 1e6:.1f}M parameters, random init), {backend.describe()}, "
+    print(f"model: {name}, {parameters / 1e6:.1f}M parameters, {backend.describe()}, "
           f"built and loaded in {build_seconds:.1f} s")
-    print(f"prompt: {args.prompt} diff prompt, {prompt_tokens} tokens; {args.new_tokens} new tokens per sample; "
+    per_sample = "up to " if args.model else ""
+    print(f"prompt: {args.prompt} diff prompt, {prompt_tokens} tokens; {per_sample}{args.new_tokens} new tokens "
+          f"per sample; "
           f"{args.rounds} timed rounds per batch size after one warm-up")
     print("per batch size: seconds of one generate call (median and best of the rounds); "
           "diffs/s and tokens/s from the median (best in brackets)")

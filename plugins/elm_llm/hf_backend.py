@@ -135,6 +135,8 @@ class TransformersBackend(Backend):
         self.context_length = int(getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
                                   or getattr(cfg, "n_ctx", None) or 2048)
         self.supports_chat = bool(getattr(self.tokenizer, "chat_template", None))
+        # set by elm's trainer: the model never wrote longer completions, so longer ones are rambling
+        self.model_max_new_tokens = getattr(self.model.generation_config, "max_new_tokens", None)
         self._torch = torch
 
     def describe(self) -> str:
@@ -183,6 +185,20 @@ class TransformersBackend(Backend):
                     results[i * n + k] = comp
         return [c for c in results if c is not None]
 
+    def _stop_tokens(self, stops: Sequence[str]) -> tuple[set[int], tuple[str, ...]]:
+        """The stop strings that are single special tokens of the vocabulary (as ids), and the
+        rest (as text, for the slower string matching)."""
+        special = set(self.tokenizer.all_special_tokens)
+        ids: set[int] = set()
+        texts: list[str] = []
+        for stop in stops:
+            token_id = self.tokenizer.convert_tokens_to_ids(stop) if stop in special else None
+            if isinstance(token_id, int) and token_id != self.tokenizer.unk_token_id:
+                ids.add(token_id)
+            else:
+                texts.append(stop)
+        return ids, tuple(texts)
+
     def _generate_batch(self, batch_ids: list[list[int]], params: SamplingParams, n: int,
                         seed: int | None) -> list[Completion]:
         torch = self._torch
@@ -192,13 +208,17 @@ class TransformersBackend(Backend):
         sampling = params.temperature > 0
         kwargs: dict = dict(
             input_ids=input_ids, attention_mask=attention_mask,
-            max_new_tokens=min(params.max_new_tokens, self.context_length - input_ids.shape[1]),
+            max_new_tokens=min(params.max_new_tokens, self.model_max_new_tokens or params.max_new_tokens,
+                               self.context_length - input_ids.shape[1]),
             do_sample=sampling, num_return_sequences=n, pad_token_id=self.tokenizer.pad_token_id,
         )
         if sampling:
             kwargs.update(temperature=params.temperature, top_p=params.top_p, top_k=0)
-        if params.stop:
-            kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
+        stop_ids, stop_texts = self._stop_tokens(params.stop)
+        if stop_ids:  # stop strings that are whole tokens end a row like end-of-text, at no cost
+            kwargs.update(eos_token_id=sorted(self.eos_ids | stop_ids))
+        if stop_texts:
+            kwargs.update(stop_strings=list(stop_texts), tokenizer=self.tokenizer)
         devices = [self.device] if self.device.startswith("cuda") else []
         with torch.random.fork_rng(devices=devices), torch.inference_mode():
             if seed is not None:
@@ -211,8 +231,9 @@ class TransformersBackend(Backend):
                                f"(now {self.batch_size}) or max_new_tokens") from None
         new_tokens = out[:, input_ids.shape[1]:].tolist()
         completions = []
+        ends = self.eos_ids | stop_ids
         for row in new_tokens:
-            end = next((t for t, tok in enumerate(row) if tok in self.eos_ids), None)
+            end = next((t for t, tok in enumerate(row) if tok in ends), None)
             hit_eos = end is not None
             ids = row[:end] if hit_eos else row
             while ids and ids[-1] == self.tokenizer.pad_token_id:  # rows that finished early are padded

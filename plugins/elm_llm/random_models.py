@@ -33,16 +33,33 @@ TRAINING_TEXTS = (
 )
 
 
+LINE_PIECES = r"\n|^[-+]?[ \t]*|(?<![\w.])\d+(?:\.\d+)?"
+"""Where ``pieces="lines"`` cuts text before BPE: at each newline, after each line's diff
+marker and indentation, and around each number (not digits inside a name). The text of a
+line between numbers can merge into one token, a line of a program and the same line as
+diff context or removal end in the same tokens, and a number is a token of its own (a
+hunk header is ``@@ -``, numbers and commas; changing a constant changes one token)."""
+
+
 def train_code_tokenizer(texts: tuple[str, ...] | list[str] = TRAINING_TEXTS, vocab_size: int = 512,
-                         chat_template: str | None = None) -> Any:
+                         chat_template: str | None = None, pieces: str = "words") -> Any:
     """A byte-level BPE tokenizer with the diff markers and end-of-text as special tokens
-    (a diff marker is then always one token, as in the diff-codegen tokenizer)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    (a diff marker is then always one token, as in the diff-codegen tokenizer).
+    ``pieces="words"`` merges within words (GPT-2's rule); ``"lines"`` within the text of a
+    line (see ``LINE_PIECES``): a small model then reads and copies whole lines."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     specials = [END_OF_TEXT, *DIFF_TOKENS]
     raw = Tokenizer(models.BPE())
-    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    if pieces == "lines":
+        raw.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(LINE_PIECES), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    elif pieces == "words":
+        raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    else:
+        raise ValueError(f"unknown pieces {pieces!r}; use 'words' or 'lines'")
     raw.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())

@@ -113,6 +113,10 @@ def train_command(
     batch_tokens: Annotated[int, typer.Option(help="tokens per batch, padding included")] = 8192,
     context: Annotated[int, typer.Option(help="longest example in tokens")] = 1024,
     vocab_size: Annotated[int, typer.Option(help="tokenizer size when training from scratch")] = 4096,
+    pieces: Annotated[str, typer.Option(help="tokenizer from scratch: BPE merges within a line's text (lines) "
+                                             "or within words (words)")] = "lines",
+    loss: Annotated[str, typer.Option(help="tokens the loss covers: completion (the diff and end-of-text) or "
+                                           "all (prompt too)")] = "completion",
     eval_every: Annotated[Optional[int], typer.Option(help="steps between held-out evaluations")] = None,
     save_every: Annotated[Optional[int], typer.Option(help="steps between checkpoints")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
@@ -135,7 +139,8 @@ def train_command(
             if data is None or out is None:
                 _fail("give --data DIR and --out MODEL_DIR (or --resume MODEL_DIR)")
             args = TrainArgs(data=str(data), out=str(out), init=init, size=size, steps=steps, epochs=epochs, lr=lr,
-                             batch_tokens=batch_tokens, context=context, vocab_size=vocab_size,
+                             batch_tokens=batch_tokens, context=context, vocab_size=vocab_size, pieces=pieces,
+                             loss=loss,
                              eval_every=eval_every, save_every=save_every, seed=seed, device=device)
             trainer = Trainer.start(args)
     except ValidationError as exc:

@@ -2,8 +2,12 @@
 trained on the data, a GPT-2 of a named size) or from an existing model (fine-tuning).
 
 Each example is a prompt and a completion; the loss covers the completion and the
-end-of-text token after it, never the prompt (for diffs: only the diff, as the released
-diff models were trained). Batches hold up to ``batch_tokens`` tokens of examples of
+end-of-text token after it, not the prompt (for diffs: only the diff, as the released
+diff models were trained), unless ``loss="all"``: a model trained from scratch has never
+read code, and learning the programs of the prompts too gives it more to learn from per
+step. A tokenizer trained from scratch cuts text at lines by default (``pieces="lines"``),
+so most lines of a program are one or a few tokens: sequences are about five times
+shorter than with word pieces, and copying a line means copying a few tokens. Batches hold up to ``batch_tokens`` tokens of examples of
 similar length; their order is a function of the seed and the epoch, so a run resumed
 from a checkpoint continues exactly where it stopped.
 
@@ -23,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -57,6 +61,10 @@ class TrainArgs(BaseModel):
     batch_tokens: int = Field(8192, ge=64, description="tokens per batch, padding included")
     context: int = Field(1024, ge=32, description="longest example in tokens; longer ones are left out")
     vocab_size: int = Field(4096, ge=300, description="tokenizer size when training from scratch")
+    pieces: Literal["lines", "words"] = Field("lines", description="tokenizer from scratch: BPE merges within "
+                                                                   "a line's text or within words")
+    loss: Literal["completion", "all"] = Field("completion", description="tokens the loss covers: the "
+                                                                         "completion (and end-of-text), or all")
     eval_every: Optional[int] = Field(None, ge=1, description="steps between held-out evaluations "
                                                               "(default: 10 per run)")
     save_every: Optional[int] = Field(None, ge=1, description="steps between checkpoints (default: eval_every)")
@@ -147,7 +155,7 @@ def make_batches(examples: list[Example], batch_tokens: int, seed: int, epoch: i
     return [batches[k] for k in rng.permutation(len(batches))]
 
 
-def collate(examples: list[Example], pad_id: int):
+def collate(examples: list[Example], pad_id: int, loss: str = "completion"):
     import torch
 
     width = max(len(e.ids) for e in examples)
@@ -157,7 +165,8 @@ def collate(examples: list[Example], pad_id: int):
     for row, e in enumerate(examples):
         n = len(e.ids)
         input_ids[row, :n] = torch.tensor(e.ids)
-        labels[row, e.prompt_tokens:n] = torch.tensor(e.ids[e.prompt_tokens:])
+        first = 0 if loss == "all" else e.prompt_tokens
+        labels[row, first:n] = torch.tensor(e.ids[first:])
         mask[row, :n] = 1
     return input_ids, mask, labels
 
@@ -288,7 +297,7 @@ class Trainer:
         from elm_llm.random_models import train_code_tokenizer
 
         texts = [r["prompt"] + r["completion"] for r in self.train_rows]
-        tokenizer = train_code_tokenizer(texts, vocab_size=args.vocab_size)
+        tokenizer = train_code_tokenizer(texts, vocab_size=args.vocab_size, pieces=args.pieces)
         self.torch.manual_seed(args.seed)
         config = gpt2_config(args.size, len(tokenizer), args.context, tokenizer.eos_token_id, args.dropout)
         return tokenizer, GPT2LMHeadModel(config)
@@ -358,7 +367,7 @@ class Trainer:
                 epoch_batches = {epoch: make_batches(self.train_examples, self.args.batch_tokens, self.args.seed,
                                                      epoch)}
             batch = [self.train_examples[i] for i in epoch_batches[epoch][position]]
-            input_ids, mask, labels = collate(batch, self.tokenizer.pad_token_id)
+            input_ids, mask, labels = collate(batch, self.tokenizer.pad_token_id, self.args.loss)
             lr = self.lr_at(self.step)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
@@ -450,6 +459,8 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         self.model.generation_config.pad_token_id = self.tokenizer.pad_token_id
         self.model.generation_config.eos_token_id = self.tokenizer.eos_token_id
+        lengths = [len(e.ids) - e.prompt_tokens for e in self.train_examples]
+        self.model.generation_config.max_new_tokens = int(min(2 * np.percentile(lengths, 99), self.args.context // 2))
         self.model.save_pretrained(self.out)
         self.tokenizer.save_pretrained(self.out)
         (self.out / RECIPE).write_text(json.dumps(recipe, indent=2) + "\n")

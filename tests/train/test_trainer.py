@@ -52,6 +52,9 @@ def test_training_lowers_the_held_out_loss_and_writes_a_model(tmp_path: Path, da
     saved = json.loads((out / "training.json").read_text())
     assert saved["args"]["size"] == "0.1m" and saved["data"]["rows"] == {"train": 160, "test": 24}
     assert saved["model"]["parameters"] == trainer.parameters
+    generation = json.loads((out / "generation_config.json").read_text())
+    longest = max(len(trainer.tokenizer(r["completion"])["input_ids"]) + 1 for r in toy_rows(160))
+    assert longest <= generation["max_new_tokens"] <= 2 * longest  # twice the 99th percentile
 
 
 def test_the_trained_model_loads_as_a_mutator_backend(tmp_path: Path, data: Path) -> None:
