@@ -315,6 +315,13 @@ def make_walker():
            reason="length|apart"),
     walker("self_connected_muscle", "    wc = walker_creator()\n    a = wc.add_joint(0, 0)\n    wc.add_joint(5, 0)\n"
            "    wc.add_muscle(a, a)\n    return wc.get_walker()\n", expect=("invalid",), reason="to itself"),
+    walker("huge_integer_coordinate", "    return {'joints': [[10 ** 400, 0], [0, 5]], 'muscles': [[0, 1, {'type': 'distance'}]]}\n",
+           expect=("invalid",), reason=r"joint 0 x is an integer of \d+ bits.*limit max_coordinate"),
+    walker("coordinates_near_float_max", "    wc = walker_creator()\n    a = wc.add_joint(1e308, 0)\n"
+           "    b = wc.add_joint(1e308, 10)\n    wc.add_muscle(a, b)\n    return wc.get_walker()\n",
+           expect=("invalid",), reason=r"joint 0 x is 1e\+308; at most 1e\+06 .*limit max_coordinate"),
+    walker("huge_integer_amplitude", "    return {'joints': [[0, 0], [0, 5]], 'muscles': [[0, 1, {'type': 'muscle', "
+           "'amplitude': -10 ** 400, 'phase': 0}]]}\n", expect=("invalid",), reason="amplitude is an integer of"),
     walker("absurd_amplitudes", "    wc = square()\n    j = wc.add_joint(20, 0)\n    wc.add_muscle(0, j, False, 1e300, 1e300)\n"
            "    wc.add_muscle(1, j, False, -1e308, -5.0)\n    return wc.get_walker()\n", expect=("valid",)),
     walker("infinite_amplitude", "    wc = square()\n    wc.add_muscle(0, 2, False, float('inf'), 0.0)\n"
