@@ -34,6 +34,9 @@ FILES = {
     "config.ini": "[run]\n",
     "broken_seed.py": "def parity(:\n    return 0\n",
     "no_function_seed.py": "x = 1\n",
+    # one deep expression, under the 100 KB cap: the parser gives up (RecursionError / MemoryError)
+    "deep_sum_seed.py": "def parity(b1, b2, b3, b4):\n    return " + "+".join(["b1"] * 30_000) + "\n",
+    "deep_unary_seed.py": "def parity(b1, b2, b3, b4):\n    return " + "-" * 91_000 + "1\n",
 }
 
 CASES = [
@@ -60,6 +63,8 @@ CASES = [
     (["--domain", "parity", "--seed-program", "/nonexistent/seed.py"], ["/nonexistent/seed.py", "not found"]),
     (["--domain", "parity", "--seed-program", "broken_seed.py"], ["broken_seed.py", "does not parse"]),
     (["--domain", "parity", "--seed-program", "no_function_seed.py"], ["no_function_seed.py", "parity"]),
+    (["--domain", "parity", "--seed-program", "deep_sum_seed.py"], ["deep_sum_seed.py", "nested too deeply"]),
+    (["--domain", "parity", "--seed-program", "deep_unary_seed.py"], ["deep_unary_seed.py", "nested too deeply"]),
     (["--domain", "sodarace", "--seed-program", "squar"], ["squar", "square"]),
     (["--domain", "sodarace", "--seed-program", "broken_seed.py"], ["broken_seed.py", "does not parse"]),
     (["--bogus"], ["--bogus", "elm run --help"]),
