@@ -19,6 +19,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from elmcore.libc import check, libc
+
 CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
@@ -67,10 +69,6 @@ class Isolation:
         return text + (f"; missing: {'; '.join(self.missing)}" if self.missing else "")
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
-_libc.unshare.argtypes = [ctypes.c_int]
-_libc.syscall.restype = ctypes.c_long
 
 
 class _MountAttr(ctypes.Structure):
@@ -78,15 +76,9 @@ class _MountAttr(ctypes.Structure):
                 ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
 
 
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"{what}: {os.strerror(errno)}")
-
-
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     enc = (lambda s: s.encode() if s is not None else None)
-    _check(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
+    check(libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
 
 
 def _write(path: str, text: str) -> None:
@@ -99,7 +91,7 @@ def _enter_namespaces() -> tuple[bool, str | None]:
     flags = CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID
     if os.geteuid() == 0:
         try:
-            _check(_libc.unshare(flags), "unshare")
+            check(libc.unshare(flags), "unshare")
             return False, None
         except OSError as exc:
             root_error = str(exc)
@@ -107,7 +99,7 @@ def _enter_namespaces() -> tuple[bool, str | None]:
         root_error = None
     uid, gid = os.geteuid(), os.getegid()
     try:
-        _check(_libc.unshare(flags | CLONE_NEWUSER), "unshare with a user namespace")
+        check(libc.unshare(flags | CLONE_NEWUSER), "unshare with a user namespace")
     except OSError as exc:
         return False, root_error or (f"{exc} (unprivileged user namespaces are disabled; "
                                      "run as root or allow them: sysctl kernel.unprivileged_userns_clone=1)")
@@ -119,12 +111,12 @@ def _enter_namespaces() -> tuple[bool, str | None]:
 
 def _make_host_read_only() -> None:
     attr = _MountAttr(attr_set=MOUNT_ATTR_RDONLY)
-    result = _libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, ctypes.byref(attr),
+    result = libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, ctypes.byref(attr),
                            ctypes.c_size_t(ctypes.sizeof(attr)))
     if result == 0:
         return
     if ctypes.get_errno() != 38:  # not ENOSYS: a real refusal
-        _check(result, "mount_setattr / read-only")
+        check(result, "mount_setattr / read-only")
     for target, options in _mount_points():  # kernels before 5.12: one remount per mount point
         flags = MS_BIND | MS_REMOUNT | MS_RDONLY
         for option in options:

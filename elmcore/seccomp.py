@@ -16,16 +16,14 @@ here as a classic BPF program, so it needs no library; on other architectures
 from __future__ import annotations
 
 import ctypes
-import os
 import platform
 import struct
 from typing import Any
 
+from elmcore.libc import PR_GET_SECCOMP, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, error, libc, prctl, ulongs
+
 AUDIT_ARCH_X86_64 = 0xC000003E
 X32_SYSCALL_BIT = 0x40000000
-PR_SET_NO_NEW_PRIVS = 38
-PR_GET_SECCOMP = 21
-PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
 RET_ALLOW = 0x7FFF0000
 RET_KILL_PROCESS = 0x80000000
@@ -64,20 +62,13 @@ DENIED_CALLS = {
     "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
 }
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
 class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
 def available() -> bool:
     """Whether this machine can take the filter (x86-64 with seccomp filtering)."""
-    return platform.machine() == "x86_64" and _libc.prctl(PR_GET_SECCOMP, *_ulongs(0, 0, 0, 0)) >= 0
-
-
-def _ulongs(*values: int) -> tuple[ctypes.c_ulong, ...]:
-    return tuple(ctypes.c_ulong(v) for v in values)
+    return platform.machine() == "x86_64" and prctl(PR_GET_SECCOMP) >= 0
 
 
 Instruction = tuple[int, int, int, int]  # (code, jump-if-true, jump-if-false, constant)
@@ -181,9 +172,8 @@ class PreparedFilter:
         self._minus_words = [8 * n + 4 for n, (_, _, _, k) in enumerate(program)
                              if k == (-self._PLACEHOLDER) & 0xFFFFFFFF]
         self._fprog = _SockFprog(len(program), ctypes.addressof(self._buffer))
-        self._args = (_ulongs(1, 0, 0, 0), (ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(self._fprog),
+        self._args = (ulongs(1, 0, 0, 0), (ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(self._fprog),
                                             ctypes.c_ulong(0), ctypes.c_ulong(0)))
-        _libc.prctl  # noqa: B018 - resolve the symbol here, not in every child
 
     def install(self, own_pid: int) -> None:
         """Install on the calling process for good; raises OSError if it cannot."""
@@ -192,10 +182,10 @@ class PreparedFilter:
         for offset in self._minus_words:
             struct.pack_into("<I", self._buffer, offset, (-own_pid) & 0xFFFFFFFF)
         no_new_privs, set_filter = self._args
-        if _libc.prctl(PR_SET_NO_NEW_PRIVS, *no_new_privs) != 0:
-            raise _error("prctl(PR_SET_NO_NEW_PRIVS)")
-        if _libc.prctl(PR_SET_SECCOMP, *set_filter) != 0:
-            raise _error("prctl(PR_SET_SECCOMP)")
+        if libc.prctl(PR_SET_NO_NEW_PRIVS, *no_new_privs) != 0:
+            raise error("prctl(PR_SET_NO_NEW_PRIVS)")
+        if libc.prctl(PR_SET_SECCOMP, *set_filter) != 0:
+            raise error("prctl(PR_SET_SECCOMP)")
 
 
 _PREPARED: list[PreparedFilter] = []
@@ -211,8 +201,3 @@ def prepared() -> PreparedFilter:
 def install(own_pid: int) -> None:
     """Install the filter on the calling process for good; raises OSError if it cannot."""
     prepared().install(own_pid)
-
-
-def _error(what: str) -> OSError:
-    errno = ctypes.get_errno()
-    return OSError(errno, f"{what}: {os.strerror(errno)}")
