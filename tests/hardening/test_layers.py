@@ -23,7 +23,7 @@ from elmcore.evaluation import WorkerPool
 from elmcore.sandbox import run_in_sandbox
 from elmcore.types import SandboxSpec
 from conftest import processes_of
-from leaky_domain import LeakyDomain
+from leaky_domain import CrashingDomain, LeakyDomain
 
 SPEC = SandboxSpec(harness="leaky_domain:harness", timeout_s=3.0, memory_mb=128)
 
@@ -308,6 +308,15 @@ def test_scratch_directory_is_removed():
     assert not os.path.exists(result.output)
     after = set(os.listdir(sandbox.confinement().scratch_root or tempfile.gettempdir()))
     assert os.path.basename(result.output) not in after - before
+
+
+def test_a_crashed_worker_is_reported_with_its_exit_code():
+    """The worker is reaped before its exit code is read (it used to say 'exit code None')."""
+    with WorkerPool(CrashingDomain, {}, workers=1) as pool:
+        evaluations = pool.evaluate(["def value():\n    return 1", "def value():\n    return 7"])
+        assert [e.outcome.value for e in evaluations] == ["valid", "not_runnable"]
+        assert evaluations[1].reason == "evaluation worker crashed on this program (exit code 7)"
+        assert pool.crashes >= 1 and pool.evaluate(["def value():\n    return 2"])[0].outcome.value == "valid"
 
 
 def test_worker_is_recycled_when_its_memory_grows():
