@@ -41,6 +41,12 @@ from typing import Any
 
 from elmcore import landlock, namespaces, privileges, seccomp
 
+# Imported by every forker before its first fork: the sandbox uid may be unable to read
+# the Python installation (e.g. under /root), so a program can import only what its
+# forker has loaded. These standard modules, plus the domain's ``SandboxSpec.preload``.
+STANDARD_MODULES = ("math", "cmath", "random", "statistics", "fractions", "decimal", "itertools", "functools",
+                    "operator", "collections", "heapq", "bisect", "array", "copy", "re", "string", "textwrap",
+                    "dataclasses", "enum", "typing", "abc", "numbers", "threading", "time", "datetime")
 FSIZE_LIMIT = 16 * 1024 * 1024
 NOFILE_LIMIT = 64
 SETUP_FAILED = 71
@@ -86,6 +92,8 @@ class Forker:
         self.scratch_inode = 0
         self.child: int | None = None
         self.workdir = ""
+        for name in STANDARD_MODULES:
+            importlib.import_module(name)
         if self.seccomp:
             seccomp.prepared()  # packed once; each child only patches in its pid
         if self.scratch_dir:

@@ -235,5 +235,4 @@ def pytest_terminal_summary(terminalreporter) -> None:
             if getattr(r, "when", "") == "call" and "::test_hostile_program" in r.nodeid]
     if runs:
         failed = sum(1 for r in runs if r.failed)
-        terminalreporter.write_line(f"hostile battery: {len(runs)} program cases tried, {failed} failed "
-                                    f"({len(set(r.nodeid.rsplit('[', 1)[-1] for r in runs))} distinct programs)")
+        terminalreporter.write_line(f"hostile battery: {len(runs)} program cases tried, {failed} failed")

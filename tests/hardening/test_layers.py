@@ -5,6 +5,7 @@ failing closed, and recycling a worker whose memory grows."""
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import errno
 import os
 import struct
@@ -225,6 +226,14 @@ def test_each_forking_process_has_its_own_sandbox_uid():
         assert result.ok and result.output == [uid, uid, []]
 
 
+def test_programs_can_import_the_standard_modules():
+    """As root the sandbox uid may not read the installation: the forker imports them."""
+    from elmcore.forker import STANDARD_MODULES
+
+    result = run_in_sandbox(f"import {', '.join(STANDARD_MODULES)}\ndef value():\n    return math.gcd(12, 18)", SPEC)
+    assert result.ok and result.output == 6, result.reason
+
+
 def test_sandbox_child_dies_with_its_parent():
     """A worker killed mid-program (e.g. with the engine) takes its sandbox child along."""
     read_fd, write_fd = os.pipe()
@@ -379,3 +388,19 @@ def test_nothing_outlives_an_engine_killed_with_sigkill():
     _wait_for(lambda: not processes_of({uid}) and not os.path.exists(f"/proc/{worker}"))
     assert processes_of({uid}) == [], "the program outlived the engine"
     assert not os.path.exists(f"/proc/{worker}") or _is_zombie(worker)
+
+
+def test_confinement_names_what_each_missing_layer_leaves_open():
+    full = sandbox.Confinement(
+        isolation=namespaces.Isolation(network=True, filesystem=True, ipc=True, pid=True), scratch_root=None,
+        scratch_dir=None, private_dirs=(), sandbox_uid=None, landlock_abi=6, seccomp=True)
+    assert full.weaknesses == []
+    no_filter = dataclasses.replace(full, seccomp=False)
+    assert no_filter.weaknesses == ["change the limits, priority and CPUs of the engine and use its terminal "
+                                    "(no seccomp filter)"]
+    nothing = dataclasses.replace(no_filter, isolation=None, landlock_abi=0)
+    found = "; ".join(nothing.weaknesses)
+    for words in ("world-writable", "network connections", "signal processes", "outlive the engine", "priority"):
+        assert words in found, found
+    assert dataclasses.replace(nothing, sandbox_uid=2_000_000_123).weaknesses == nothing.weaknesses[:2] + [
+        nothing.weaknesses[3]]  # root: a uid of its own covers signals and other processes' settings
