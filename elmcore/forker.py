@@ -30,6 +30,7 @@ import importlib
 import json
 import os
 import resource
+import select
 import signal
 import socket
 import stat
@@ -142,16 +143,24 @@ class Forker:
     def finish(self, wait: float) -> dict[str, Any]:
         """Give the child up to ``wait`` seconds to exit, then kill its process group while
         it is still unreaped (its pid cannot have been reused), reap it and wipe what it left."""
-        pid, late = self.child, False
+        pid = self.child
         assert pid is not None
-        deadline = time.monotonic() + max(0.0, wait)
-        while os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
-            if time.monotonic() >= deadline:
-                late = wait > 0
-                break
-            time.sleep(0.0002)
-        status = self.kill()
-        return {"status": status, "late": late}
+        try:  # a pidfd is readable once the child has exited (it stays a zombie until reaped)
+            handle = os.pidfd_open(pid)
+        except (AttributeError, OSError):  # kernels before 5.3: poll
+            handle = None
+        if handle is not None:
+            try:
+                exited = bool(select.select([handle], [], [], max(0.0, wait))[0])
+            finally:
+                os.close(handle)
+        else:
+            deadline = time.monotonic() + max(0.0, wait)
+            while not (exited := os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None):
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.0002)
+        return {"status": self.kill(), "late": not exited}
 
     def kill(self) -> int:
         pid, self.child = self.child, None
