@@ -1,9 +1,12 @@
 """Per-program cost of the sandbox and of the evaluation worker pool.
 
 Prints: how programs are confined here, the one-off cost of isolating a worker
-(namespaces and mounts), the fork+confine+JSON round trip for a trivial program in this
-process, the time to start a worker, and the evaluations/s of WorkerPool on the parity
-domain at 1 and 2 workers.
+(namespaces and mounts), a bare fork round trip (fork, exec the program, call the
+harness, JSON through a pipe; no confinement at all) in this process, the sandbox round
+trip for the same program (every layer on), the time to start a worker, and the
+evaluations/s of WorkerPool on the parity domain at 1 and 2 workers. Next to each
+wall-clock figure, the CPU time per program of this process and every process under it
+(less sensitive to other load on the machine than wall-clock time).
 
     python benchmarks/sandbox_overhead.py [--programs 2000]
 """
@@ -11,7 +14,9 @@ domain at 1 and 2 workers.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import platform
 import subprocess
 import sys
@@ -20,7 +25,7 @@ import time
 from elmcore import sandbox
 from elmcore.evaluation import WorkerPool
 from elmcore.plugins import get_plugin_manager
-from elmcore.sandbox import run_in_sandbox
+from elmcore.sandbox import load_callable, run_in_sandbox
 
 ISOLATION_TIMER = """
 import time
@@ -47,11 +52,20 @@ def main() -> None:
     spec = domain.sandbox_spec()
     run_in_sandbox(program, spec)  # warm: imports the harness
     n = max(200, args.programs // 4)
-    started = time.perf_counter()
+    harness = load_callable(spec.harness)
+    started, cpu = time.perf_counter(), cpu_seconds()
+    for _ in range(n):
+        bare_fork(program, harness)
+    bare, bare_cpu = (time.perf_counter() - started) / n, (cpu_seconds() - cpu) / n
+    print(f"bare fork round trip in this process (no confinement): {bare * 1e3:.2f} ms/program, "
+          f"CPU {bare_cpu * 1e3:.2f} ms")
+    started, cpu = time.perf_counter(), cpu_seconds()
     for _ in range(n):
         assert run_in_sandbox(program, spec).ok
-    per = (time.perf_counter() - started) / n
-    print(f"sandbox round trip in this process (fork, confine, exec, harness, JSON): {per * 1e3:.2f} ms/program")
+    per, per_cpu = (time.perf_counter() - started) / n, (cpu_seconds() - cpu) / n
+    print(f"sandbox round trip in this process (fork, confine, exec, harness, JSON): {per * 1e3:.2f} ms/program, "
+          f"CPU {per_cpu * 1e3:.2f} ms; {(per - bare) * 1e3:.2f} ms ({(per_cpu - bare_cpu) * 1e3:.2f} ms CPU) "
+          "more than the bare fork")
 
     programs = [program] * args.programs
     for workers in (1, 2):
@@ -59,13 +73,56 @@ def main() -> None:
         with WorkerPool(domain_cls, {}, workers=workers) as pool:
             ready = time.perf_counter() - started
             pool.evaluate(programs[:50])
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), cpu_seconds()
             results = pool.evaluate(programs)
-            seconds = time.perf_counter() - started
+            seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
         assert all(r.outcome.value == "valid" for r in results)
         print(f"worker pool, {workers} worker(s): ready in {ready:.2f} s; "
               f"{len(programs) / seconds:.0f} evaluations/s ({seconds / len(programs) * workers * 1e3:.2f} ms "
-              "per evaluation per worker)")
+              f"per evaluation per worker; CPU {cpu / len(programs) * 1e3:.2f} ms per evaluation, all processes)")
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process, its reaped children, and its live descendants (workers,
+    forkers) with what they reaped."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = own.ru_utime + own.ru_stime + reaped.ru_utime + reaped.ru_stime
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents = {os.getpid()}
+    stats = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+                stats.append((int(entry), int(fields[1]), sum(int(f) for f in fields[11:15])))
+            except (OSError, ValueError, IndexError):
+                continue
+    while True:  # descendants, level by level
+        level = [(pid, used) for pid, ppid, used in stats if ppid in parents and pid not in parents]
+        if not level:
+            return total
+        parents |= {pid for pid, _ in level}
+        total += sum(used for _, used in level) / ticks
+
+
+def bare_fork(program: str, harness) -> object:
+    """The least a child per program can cost: fork, exec, harness, JSON back, reap."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        namespace: dict = {}
+        exec(compile(program, "<program>", "exec"), namespace)  # noqa: S102 - trusted benchmark input
+        os.write(write_fd, json.dumps(harness(namespace)).encode())
+        os._exit(0)
+    os.close(write_fd)
+    chunks = []
+    while chunk := os.read(read_fd, 1 << 16):
+        chunks.append(chunk)
+    os.close(read_fd)
+    os.waitpid(pid, 0)
+    return json.loads(b"".join(chunks))
 
 
 if __name__ == "__main__":

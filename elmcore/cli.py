@@ -132,11 +132,17 @@ def resume(
 def status(run_dir: Annotated[Path, typer.Argument(help="run directory")]) -> None:
     """Show a run's progress, outcome counts and best candidate."""
     store = RunStore.open(run_dir, readonly=True)
-    config = store.get_meta("config") or {}
+    config = store.get_meta("config", kind=dict) or {}
     stats = store.last_stats() or {}
-    typer.echo(f"{run_dir}: domain {config.get('domain', {}).get('name')}, mutator "
-               f"{config.get('mutator', {}).get('name')}, qd {config.get('qd', {}).get('name')}")
-    typer.echo(f"candidates {store.count()} of {config.get('run', {}).get('evals')}; "
+
+    def setting(section: str, key: str) -> Any:
+        """config[section][key], or None where a hand-edited config lacks it or has another shape."""
+        values = config.get(section)
+        return values.get(key) if isinstance(values, dict) else None
+
+    typer.echo(f"{run_dir}: domain {setting('domain', 'name')}, mutator {setting('mutator', 'name')}, "
+               f"qd {setting('qd', 'name')}")
+    typer.echo(f"candidates {store.count()} of {setting('run', 'evals')}; "
                f"niches filled {stats.get('filled')}; QD score {stats.get('qd_score')}; "
                f"best {stats.get('max_fitness')}")
     typer.echo("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(store.outcome_counts().items())))

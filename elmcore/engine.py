@@ -131,7 +131,7 @@ class Engine:
     def resume(cls, run_dir: str | Path, pm: PluginManager, evals: int | None = None,
                workers: int | None = None) -> "Engine":
         store = RunStore.open(Path(run_dir))
-        stored = store.get_meta("config")
+        stored = store.get_meta("config", kind=dict)
         if not stored:
             raise RunError(f"{run_dir} holds no run config; it was not created by `elm run`")
         try:

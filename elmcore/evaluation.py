@@ -22,8 +22,9 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from elmcore.interfaces import Domain
-from elmcore.privileges import hide_from_same_user
-from elmcore.sandbox import Confinement, confinement, isolate_worker, prepare, run_in_sandbox
+from elmcore.privileges import die_with_parent, hide_from_same_user
+from elmcore.sandbox import (SINGLE_THREADED, Confinement, confinement, isolate_worker, prepare,
+                             run_in_sandbox, start_forker)
 from elmcore.types import Evaluation, Outcome
 
 
@@ -49,16 +50,6 @@ def evaluate_programs(domain: Domain, programs: Sequence[str]) -> list[Evaluatio
     return results
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this worker when the engine dies (e.g. SIGKILL), so none is left behind."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def rss_bytes(pid: int | str = "self") -> int:
     """Resident memory of a process (0 if it is gone)."""
     try:
@@ -68,10 +59,10 @@ def rss_bytes(pid: int | str = "self") -> int:
         return 0
 
 
-# Sandbox children may not start threads: a BLAS thread pool inherited over fork would wait
-# for threads that do not exist. One thread per worker also keeps it able to enter a user
-# namespace (which only a single-threaded process may do). Set only where the user did not.
-WORKER_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+# One thread per worker keeps it able to enter a user namespace (which only a
+# single-threaded process may do), and two workers from competing for the cores with BLAS
+# thread pools. Set only where the user did not.
+WORKER_ENVIRONMENT = SINGLE_THREADED
 
 
 @contextmanager
@@ -86,13 +77,14 @@ def _worker_environment() -> Iterator[None]:
 
 
 def _worker_main(conn: Connection, domain_cls: type[Domain], domain_config: dict[str, Any]) -> None:
-    _die_with_parent()
+    die_with_parent()  # killed when the engine dies (e.g. SIGKILL), so no worker is left behind
     isolate_worker()  # first: before anything starts a thread
     hide_from_same_user()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the engine's to handle
     try:
         domain = domain_cls(domain_cls.Config(**domain_config))
         prepare(domain.sandbox_spec())
+        start_forker()  # the first process of the worker's PID namespace: it forks the programs
     except Exception as exc:  # tell the engine why, instead of dying silently
         try:
             conn.send(("failed", f"{type(exc).__name__}: {exc}"[:500], None))
@@ -236,6 +228,7 @@ class WorkerPool:
                     got_id, evaluations, worker.rss = conn.recv()  # type: ignore[union-attr]
                 except (EOFError, OSError):
                     self.crashes += 1
+                    worker.process.join(timeout=5)  # its exit code is known once it is reaped
                     code = worker.process.exitcode
                     self._replace(worker)
                     if flags or len(indices) == 1:

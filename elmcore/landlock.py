@@ -12,10 +12,11 @@ from __future__ import annotations
 import ctypes
 import os
 
+from elmcore.libc import PR_SET_NO_NEW_PRIVS, error, libc, ulongs
+
 SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446  # the same on every architecture
 CREATE_RULESET_VERSION = 1
 RULE_PATH_BENEATH = 1
-PR_SET_NO_NEW_PRIVS = 38
 
 FS_WRITE_FILE = 1 << 1
 FS_REMOVE_DIR = 1 << 4
@@ -37,8 +38,6 @@ SCOPE_SIGNAL = 1 << 1
 _WRITES = (FS_WRITE_FILE | FS_REMOVE_DIR | FS_REMOVE_FILE | FS_MAKE_CHAR | FS_MAKE_DIR | FS_MAKE_REG
            | FS_MAKE_SOCK | FS_MAKE_FIFO | FS_MAKE_BLOCK | FS_MAKE_SYM)
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
 
 
 class _RulesetAttr(ctypes.Structure):
@@ -52,13 +51,13 @@ class _PathBeneathAttr(ctypes.Structure):
 
 
 _ABI: list[int] = []
-_NO_NEW_PRIVS_ARGS = tuple(ctypes.c_ulong(a) for a in (1, 0, 0, 0))
+_NO_NEW_PRIVS_ARGS = ulongs(1, 0, 0, 0)
 
 
 def abi() -> int:
     """The Landlock ABI version the kernel offers (0: none)."""
     if not _ABI:
-        version = _libc.syscall(SYS_CREATE_RULESET, None, ctypes.c_size_t(0), CREATE_RULESET_VERSION)
+        version = libc.syscall(SYS_CREATE_RULESET, None, ctypes.c_size_t(0), CREATE_RULESET_VERSION)
         _ABI.append(max(0, int(version)))
     return _ABI[0]
 
@@ -83,30 +82,29 @@ def create_ruleset(writable_dir: str) -> int:
                         handled_access_net=NET_BIND_TCP | NET_CONNECT_TCP if version >= 4 else 0,
                         scoped=SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if version >= 6 else 0)
     size = 8 if version < 4 else 16 if version < 6 else 24
-    ruleset = _libc.syscall(SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), 0)
+    ruleset = libc.syscall(SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), 0)
     if ruleset < 0:
-        raise _error("landlock_create_ruleset")
+        raise error("landlock_create_ruleset")
     try:
         directory = os.open(writable_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             rule = _PathBeneathAttr(allowed_access=rights, parent_fd=directory)
-            if _libc.syscall(SYS_ADD_RULE, ruleset, RULE_PATH_BENEATH, ctypes.byref(rule), 0) != 0:
-                raise _error("landlock_add_rule")
+            if libc.syscall(SYS_ADD_RULE, ruleset, RULE_PATH_BENEATH, ctypes.byref(rule), 0) != 0:
+                raise error("landlock_add_rule")
         finally:
             os.close(directory)
     except OSError:
         os.close(ruleset)
         raise
-    _libc.prctl  # noqa: B018 - resolve the symbol before any fork
     return ruleset
 
 
 def enforce(ruleset: int) -> None:
     """Confine the calling process (and its future children) by ``ruleset``, for good."""
-    if _libc.prctl(PR_SET_NO_NEW_PRIVS, *_NO_NEW_PRIVS_ARGS) != 0:
-        raise _error("prctl(PR_SET_NO_NEW_PRIVS)")
-    if _libc.syscall(SYS_RESTRICT_SELF, ruleset, 0) != 0:
-        raise _error("landlock_restrict_self")
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, *_NO_NEW_PRIVS_ARGS) != 0:
+        raise error("prctl(PR_SET_NO_NEW_PRIVS)")
+    if libc.syscall(SYS_RESTRICT_SELF, ruleset, 0) != 0:
+        raise error("landlock_restrict_self")
 
 
 def restrict(writable_dir: str) -> int:
@@ -118,8 +116,3 @@ def restrict(writable_dir: str) -> int:
     finally:
         os.close(ruleset)
     return abi()
-
-
-def _error(what: str) -> OSError:
-    errno = ctypes.get_errno()
-    return OSError(errno, f"{what}: {os.strerror(errno)}")

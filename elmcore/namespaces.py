@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import ctypes
 import os
-import shutil
+import stat
 import sys
 from dataclasses import dataclass, field
+from typing import Any
+
+from elmcore.libc import check, libc
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
@@ -52,22 +56,19 @@ class Isolation:
     network: bool = False  # own empty network namespace
     filesystem: bool = False  # host read-only, private tmpfs on PRIVATE_DIRS
     ipc: bool = False  # own IPC namespace
+    pid: bool = False  # the next process started (the forker) is the first of a PID namespace of its own
     user_namespace: bool = False  # unprivileged: children must drop the namespace's capabilities
     private_dirs: tuple[str, ...] = ()
     missing: tuple[str, ...] = field(default_factory=tuple)  # one line per thing that could not be done
 
     def describe(self) -> str:
         parts = [name for name, ok in (("network", self.network), ("filesystem", self.filesystem),
-                                       ("ipc", self.ipc)) if ok]
+                                       ("ipc", self.ipc), ("pid", self.pid)) if ok]
         how = " (user namespace)" if self.user_namespace else ""
         text = f"namespaces: {', '.join(parts) or 'none'}{how}"
         return text + (f"; missing: {'; '.join(self.missing)}" if self.missing else "")
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
-_libc.unshare.argtypes = [ctypes.c_int]
-_libc.syscall.restype = ctypes.c_long
 
 
 class _MountAttr(ctypes.Structure):
@@ -75,15 +76,9 @@ class _MountAttr(ctypes.Structure):
                 ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
 
 
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"{what}: {os.strerror(errno)}")
-
-
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     enc = (lambda s: s.encode() if s is not None else None)
-    _check(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
+    check(libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
 
 
 def _write(path: str, text: str) -> None:
@@ -92,11 +87,11 @@ def _write(path: str, text: str) -> None:
 
 
 def _enter_namespaces() -> tuple[bool, str | None]:
-    """unshare net+mount+ipc (with a user namespace when not root); (user_namespace, error)."""
-    flags = CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC
+    """unshare net+mount+ipc+pid (with a user namespace when not root); (user_namespace, error)."""
+    flags = CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID
     if os.geteuid() == 0:
         try:
-            _check(_libc.unshare(flags), "unshare")
+            check(libc.unshare(flags), "unshare")
             return False, None
         except OSError as exc:
             root_error = str(exc)
@@ -104,7 +99,7 @@ def _enter_namespaces() -> tuple[bool, str | None]:
         root_error = None
     uid, gid = os.geteuid(), os.getegid()
     try:
-        _check(_libc.unshare(flags | CLONE_NEWUSER), "unshare with a user namespace")
+        check(libc.unshare(flags | CLONE_NEWUSER), "unshare with a user namespace")
     except OSError as exc:
         return False, root_error or (f"{exc} (unprivileged user namespaces are disabled; "
                                      "run as root or allow them: sysctl kernel.unprivileged_userns_clone=1)")
@@ -116,12 +111,12 @@ def _enter_namespaces() -> tuple[bool, str | None]:
 
 def _make_host_read_only() -> None:
     attr = _MountAttr(attr_set=MOUNT_ATTR_RDONLY)
-    result = _libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, ctypes.byref(attr),
+    result = libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, ctypes.byref(attr),
                            ctypes.c_size_t(ctypes.sizeof(attr)))
     if result == 0:
         return
     if ctypes.get_errno() != 38:  # not ENOSYS: a real refusal
-        _check(result, "mount_setattr / read-only")
+        check(result, "mount_setattr / read-only")
     for target, options in _mount_points():  # kernels before 5.12: one remount per mount point
         flags = MS_BIND | MS_REMOUNT | MS_RDONLY
         for option in options:
@@ -193,25 +188,126 @@ def isolate_worker(tmpfs_mb: int = 256) -> Isolation:
     except OSError as exc:
         filesystem = False
         missing.append(f"private filesystem: {exc}")
-    return Isolation(network=True, filesystem=filesystem and bool(private), ipc=True, user_namespace=user_ns,
+    return Isolation(network=True, filesystem=filesystem and bool(private), ipc=True, pid=True, user_namespace=user_ns,
                      private_dirs=tuple(private), missing=tuple(missing))
 
 
 def wipe(directories: tuple[str, ...], keep: str | None = None) -> None:
-    """Remove everything in the private tmpfs mounts (what a program left behind); the
-    directory ``keep`` stays, emptied."""
+    """Remove everything in the private tmpfs mounts (what a program left behind), and
+    their extended attributes and modes; the directory ``keep`` stays, emptied and without
+    extended attributes."""
     for directory in directories:
+        kept = os.path.basename(keep) if keep and os.path.dirname(keep) == directory else None
+        empty_directory(directory, keep=kept)
+        clear_xattrs(directory)
+        if kept:
+            clear_xattrs(keep)  # type: ignore[arg-type]
         try:
-            entries = list(os.scandir(directory))
+            os.chmod(directory, 0o1777)
+        except OSError:
+            pass
+
+
+def remove_tree(path: str) -> None:
+    """Remove directory ``path`` and everything beneath it, however deep."""
+    _quietly(os.chmod, path, 0o700, follow_symlinks=False)
+    empty_directory(path)
+    _quietly(os.rmdir, path)
+
+
+def empty_directory(path: str, keep: str | None = None) -> None:
+    """Remove everything beneath directory ``path`` whatever its depth and modes, without
+    recursion: every directory below the first level is first moved up into ``path``, so
+    no path grows long and nothing nests. ``keep``: the name of a subdirectory to empty
+    but leave in place."""
+    try:
+        top = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return
+    try:
+        pending: list[str] = []
+        for entry in _entries(top):
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(entry.name)
+            else:
+                _quietly(os.unlink, entry.name, dir_fd=top)
+        while pending:
+            name = pending.pop()
+            if _open_and_empty(top, name, pending) and name != keep:
+                _quietly(os.rmdir, name, dir_fd=top)
+    finally:
+        os.close(top)
+
+
+def _open_and_empty(top: int, name: str, pending: list[str | None]) -> bool:
+    """Unlink the files of directory ``name`` (in ``top``) and move its subdirectories up into
+    ``top``, adding them to ``pending``."""
+    try:
+        if not stat.S_ISDIR(os.stat(name, dir_fd=top, follow_symlinks=False).st_mode):
+            _quietly(os.unlink, name, dir_fd=top)
+            return False
+        os.chmod(name, 0o700, dir_fd=top)  # a directory: the mode of the thing itself
+        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=top)
+    except OSError:
+        return False
+    try:
+        while True:
+            entries = _entries(fd)
+            if not entries:
+                return True
+            progress = False
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    target = _free_name(top)
+                    _quietly(os.chmod, entry.name, 0o700, dir_fd=fd)  # moving a directory writes its ".."
+                    if _quietly(os.rename, entry.name, target, src_dir_fd=fd, dst_dir_fd=top):
+                        pending.append(target)
+                        progress = True
+                else:
+                    progress |= _quietly(os.unlink, entry.name, dir_fd=fd)
+            if not progress:
+                return True
+    finally:
+        os.close(fd)
+
+
+_MOVED = [0]
+
+
+def _free_name(top: int) -> str:
+    while True:
+        _MOVED[0] += 1
+        name = f".elm-wipe-{_MOVED[0]}"
+        try:
+            os.stat(name, dir_fd=top, follow_symlinks=False)
+        except FileNotFoundError:
+            return name
         except OSError:
             continue
-        for entry in entries:
-            try:
-                if entry.path == keep and entry.is_dir(follow_symlinks=False):
-                    wipe((keep,))
-                elif entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    os.unlink(entry.path)
-            except OSError:
-                pass
+
+
+def _entries(fd: int) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(fd) as it:
+            return list(it)
+    except OSError:
+        return []
+
+
+def _quietly(call: Any, *args: Any, **kwargs: Any) -> bool:
+    try:
+        call(*args, **kwargs)
+        return True
+    except OSError:
+        return False
+
+
+def clear_xattrs(path: str) -> None:
+    """Remove every extended attribute (user.*, POSIX ACLs...) of ``path``: a program could
+    otherwise leave data there for the next one."""
+    try:
+        names = os.listxattr(path, follow_symlinks=False)
+    except OSError:
+        return
+    for name in names:
+        _quietly(os.removexattr, path, name, follow_symlinks=False)

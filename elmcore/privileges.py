@@ -13,13 +13,11 @@ import ctypes
 import os
 import signal
 
+from elmcore.libc import PR_GET_DUMPABLE, PR_SET_DUMPABLE, PR_SET_PDEATHSIG, check, libc, prctl
+
 SANDBOX_UID_BASE = 2_000_000_000  # far above account uids and the usual subordinate-uid ranges
-PR_SET_PDEATHSIG = 1
-PR_SET_DUMPABLE = 4
-PR_GET_DUMPABLE = 3
 CAPABILITY_VERSION_3 = 0x20080522
 
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 class _CapHeader(ctypes.Structure):
@@ -46,23 +44,20 @@ def drop_capabilities() -> None:
     """Clear every capability (those of a user namespace included)."""
     header = _CapHeader(CAPABILITY_VERSION_3, 0)
     data = (_CapData * 2)()
-    if _libc.capset(ctypes.byref(header), data) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"capset: {os.strerror(errno)}")
+    check(libc.capset(ctypes.byref(header), data), "capset")
 
 
-def die_with_parent(parent_pid: int) -> None:
-    """Ask the kernel to SIGKILL this process when its parent dies; exit now if it already has."""
-    if _libc.prctl(PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL), ctypes.c_ulong(0), ctypes.c_ulong(0),
-                   ctypes.c_ulong(0)) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"prctl(PR_SET_PDEATHSIG): {os.strerror(errno)}")
-    if os.getppid() != parent_pid:
+def die_with_parent(parent_pid: int | None = None) -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies; exit now if it already
+    has (when ``parent_pid`` is given: a process whose parent is in another PID namespace
+    sees 0 as its parent's pid)."""
+    check(prctl(PR_SET_PDEATHSIG, signal.SIGKILL), "prctl(PR_SET_PDEATHSIG)")
+    if parent_pid is not None and os.getppid() != parent_pid:
         os._exit(0)
 
 
 def hide_from_same_user() -> None:
     """Without root, programs run as this process's user: make this process non-dumpable so
     they cannot read its memory or environment through /proc (nor ptrace it)."""
-    if os.geteuid() != 0 and _libc.prctl(PR_GET_DUMPABLE, *(ctypes.c_ulong(0),) * 4) != 0:
-        _libc.prctl(PR_SET_DUMPABLE, *(ctypes.c_ulong(a) for a in (0, 0, 0, 0)))
+    if os.geteuid() != 0 and prctl(PR_GET_DUMPABLE) != 0:
+        prctl(PR_SET_DUMPABLE, 0)

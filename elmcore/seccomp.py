@@ -2,9 +2,13 @@
 
 ``install(own_pid)`` makes the kernel refuse, with EPERM, the calls a program has no
 business making: starting processes or threads, signalling or tracing any process but
-itself, opening sockets of any family, creating namespaces or mounts, creating kernel
-keys or System V / POSIX IPC objects (they outlive the process), and the eBPF, perf,
-userfaultfd and io_uring interfaces. Everything else is allowed. The filter is built
+itself, changing the limits, priority, CPUs or scheduling of any process but itself,
+opening sockets of any family, creating namespaces or mounts, creating kernel keys or
+System V / POSIX IPC objects (they outlive the process), the eBPF, perf, userfaultfd and
+io_uring interfaces, giving up its parent-death signal or becoming dumpable again
+(``prctl``), asking for signals on a descriptor's I/O (``F_SETOWN``/``F_SETSIG``) and
+every terminal ioctl but the read-only ones (echo, keystroke injection, flow control).
+Everything else is allowed. The filter is built
 here as a classic BPF program, so it needs no library; on other architectures
 ``available()`` is False and the sandbox relies on its other layers.
 """
@@ -12,25 +16,39 @@ here as a classic BPF program, so it needs no library; on other architectures
 from __future__ import annotations
 
 import ctypes
-import os
 import platform
 import struct
 from typing import Any
 
+from elmcore.libc import PR_GET_SECCOMP, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, error, libc, prctl, ulongs
+
 AUDIT_ARCH_X86_64 = 0xC000003E
 X32_SYSCALL_BIT = 0x40000000
-PR_SET_NO_NEW_PRIVS = 38
-PR_GET_SECCOMP = 21
-PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
 RET_ALLOW = 0x7FFF0000
 RET_KILL_PROCESS = 0x80000000
 RET_EPERM = 0x00050000 | 1
-LD_W_ABS, JEQ_K, JGE_K, RET_K = 0x20, 0x15, 0x35, 0x06
-OFFSET_NR, OFFSET_ARCH, OFFSET_ARG0 = 0, 4, 16  # struct seccomp_data; arg0's low word (little-endian)
+LD_W_ABS, JEQ_K, JGE_K, AND_K, RET_K = 0x20, 0x15, 0x35, 0x54, 0x06
+OFFSET_NR, OFFSET_ARCH, OFFSET_ARG0, OFFSET_ARG1 = 0, 4, 16, 24  # struct seccomp_data; low words (little-endian)
 
 # calls allowed only when their first argument names the caller itself (or its own group)
 SIGNAL_CALLS = {"kill": 62, "rt_sigqueueinfo": 129, "tkill": 200, "tgkill": 234, "rt_tgsigqueueinfo": 297}
+# calls allowed only when their first argument is 0 or the caller's pid (itself)
+OWN_PID_CALLS = {"sched_setparam": 142, "sched_setscheduler": 144, "sched_setaffinity": 203,
+                 "migrate_pages": 256, "move_pages": 279, "prlimit64": 302, "sched_setattr": 314}
+# calls allowed only as (PRIO_PROCESS / IOPRIO_WHO_PROCESS, 0 or the caller's pid)
+WHICH_WHO_CALLS = {"setpriority": (141, 0), "ioprio_set": (251, 1)}
+PRCTL = 157
+DENIED_PRCTL = {"PR_SET_PDEATHSIG": 1, "PR_SET_DUMPABLE": 4, "PR_SET_CHILD_SUBREAPER": 36,
+                "PR_SET_PTRACER": 0x59616D61}
+FCNTL = 72
+DENIED_FCNTL = {"F_SETOWN": 8, "F_SETSIG": 10, "F_SETOWN_EX": 15}
+IOCTL = 16
+DENIED_IOCTL = {"FIOSETOWN": 0x8901, "SIOCSPGRP": 0x8902}
+TTY_IOCTL_TYPE = 0x5400  # ('T' << 8): every terminal ioctl is refused but these, which only read
+TTY_IOCTL_ALLOWED = {"TCGETS": 0x5401, "TCGETA": 0x5405, "TIOCGPGRP": 0x540F, "TIOCOUTQ": 0x5411,
+                     "TIOCGWINSZ": 0x5413, "FIONREAD": 0x541B, "FIONBIO": 0x5421, "TIOCGETD": 0x5424,
+                     "TIOCGSID": 0x5429, "FIONCLEX": 0x5450, "FIOCLEX": 0x5451}
 DENIED_CALLS = {
     "clone": 56, "fork": 57, "vfork": 58, "clone3": 435,
     "pidfd_send_signal": 424, "pidfd_open": 434, "pidfd_getfd": 438,
@@ -44,20 +62,13 @@ DENIED_CALLS = {
     "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
 }
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
 class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
 def available() -> bool:
     """Whether this machine can take the filter (x86-64 with seccomp filtering)."""
-    return platform.machine() == "x86_64" and _libc.prctl(PR_GET_SECCOMP, *_ulongs(0, 0, 0, 0)) >= 0
-
-
-def _ulongs(*values: int) -> tuple[ctypes.c_ulong, ...]:
-    return tuple(ctypes.c_ulong(v) for v in values)
+    return platform.machine() == "x86_64" and prctl(PR_GET_SECCOMP) >= 0
 
 
 Instruction = tuple[int, int, int, int]  # (code, jump-if-true, jump-if-false, constant)
@@ -67,7 +78,11 @@ def build_filter(own_pid: int) -> list[Instruction]:
     """The BPF program. The calls it treats specially are found by a binary search on the
     call number, so every call takes a handful of comparisons (the kernel also runs the
     filter for every call number once when it is installed, to cache the constant verdicts)."""
-    special = sorted([(nr, "self") for nr in SIGNAL_CALLS.values()] + [(nr, "deny") for nr in DENIED_CALLS.values()])
+    special = [(nr, "self") for nr in SIGNAL_CALLS.values()] + [(nr, "deny") for nr in DENIED_CALLS.values()]
+    special += [(nr, "own_pid") for nr in OWN_PID_CALLS.values()]
+    special += [(nr, f"which_{which}") for nr, which in WHICH_WHO_CALLS.values()]
+    special += [(PRCTL, "prctl"), (FCNTL, "fcntl"), (IOCTL, "ioctl")]
+    me, minus_me = own_pid, (-own_pid) & 0xFFFFFFFF
     code: list[tuple[Any, ...]] = [  # instructions with symbolic jump targets, and ("label", name)
         ("op", LD_W_ABS, 0, 0, OFFSET_ARCH),
         ("op", JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
@@ -75,13 +90,31 @@ def build_filter(own_pid: int) -> list[Instruction]:
         ("op", LD_W_ABS, 0, 0, OFFSET_NR),
         ("op", JGE_K, "deny", 0, X32_SYSCALL_BIT),
     ]
-    _search(special, code, "root")
+    _search(sorted(special), code, "root")
+    for which in sorted({which for _, which in WHICH_WHO_CALLS.values()}):
+        code += [("label", f"which_{which}"), ("op", LD_W_ABS, 0, 0, OFFSET_ARG0),
+                 ("op", JEQ_K, 0, "deny", which), ("op", LD_W_ABS, 0, 0, OFFSET_ARG1),
+                 ("op", JEQ_K, "allow", 0, me), ("op", JEQ_K, "allow", "deny", 0)]
+    code += [("label", "prctl"), ("op", LD_W_ABS, 0, 0, OFFSET_ARG0)]
+    code += [("op", JEQ_K, "deny", 0, option) for option in DENIED_PRCTL.values()]
+    code += [("op", RET_K, 0, 0, RET_ALLOW), ("label", "fcntl"), ("op", LD_W_ABS, 0, 0, OFFSET_ARG1)]
+    code += [("op", JEQ_K, "deny", 0, command) for command in DENIED_FCNTL.values()]
+    code += [("op", RET_K, 0, 0, RET_ALLOW), ("label", "ioctl"), ("op", LD_W_ABS, 0, 0, OFFSET_ARG1)]
+    code += [("op", JEQ_K, "deny", 0, command) for command in DENIED_IOCTL.values()]
+    code += [("op", AND_K, 0, 0, 0xFF00), ("op", JEQ_K, 0, "allow", TTY_IOCTL_TYPE),
+             ("op", LD_W_ABS, 0, 0, OFFSET_ARG1)]
+    code += [("op", JEQ_K, "allow", 0, command) for command in TTY_IOCTL_ALLOWED.values()]
     code += [
+        ("op", JGE_K, "deny", "deny", 0),
+        ("label", "own_pid"),
+        ("op", LD_W_ABS, 0, 0, OFFSET_ARG0),
+        ("op", JEQ_K, "allow", 0, me),
+        ("op", JEQ_K, "allow", "deny", 0),
         ("label", "self"),
         ("op", LD_W_ABS, 0, 0, OFFSET_ARG0),
-        ("op", JEQ_K, "allow", 0, own_pid),
+        ("op", JEQ_K, "allow", 0, me),
         ("op", JEQ_K, "allow", 0, 0),  # kill(0, ...): its own process group, only itself
-        ("op", JEQ_K, "allow", 0, (-own_pid) & 0xFFFFFFFF),
+        ("op", JEQ_K, "allow", 0, minus_me),
         ("label", "deny"),
         ("op", RET_K, 0, 0, RET_EPERM),
         ("label", "allow"),
@@ -139,9 +172,8 @@ class PreparedFilter:
         self._minus_words = [8 * n + 4 for n, (_, _, _, k) in enumerate(program)
                              if k == (-self._PLACEHOLDER) & 0xFFFFFFFF]
         self._fprog = _SockFprog(len(program), ctypes.addressof(self._buffer))
-        self._args = (_ulongs(1, 0, 0, 0), (ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(self._fprog),
+        self._args = (ulongs(1, 0, 0, 0), (ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(self._fprog),
                                             ctypes.c_ulong(0), ctypes.c_ulong(0)))
-        _libc.prctl  # noqa: B018 - resolve the symbol here, not in every child
 
     def install(self, own_pid: int) -> None:
         """Install on the calling process for good; raises OSError if it cannot."""
@@ -150,10 +182,10 @@ class PreparedFilter:
         for offset in self._minus_words:
             struct.pack_into("<I", self._buffer, offset, (-own_pid) & 0xFFFFFFFF)
         no_new_privs, set_filter = self._args
-        if _libc.prctl(PR_SET_NO_NEW_PRIVS, *no_new_privs) != 0:
-            raise _error("prctl(PR_SET_NO_NEW_PRIVS)")
-        if _libc.prctl(PR_SET_SECCOMP, *set_filter) != 0:
-            raise _error("prctl(PR_SET_SECCOMP)")
+        if libc.prctl(PR_SET_NO_NEW_PRIVS, *no_new_privs) != 0:
+            raise error("prctl(PR_SET_NO_NEW_PRIVS)")
+        if libc.prctl(PR_SET_SECCOMP, *set_filter) != 0:
+            raise error("prctl(PR_SET_SECCOMP)")
 
 
 _PREPARED: list[PreparedFilter] = []
@@ -169,8 +201,3 @@ def prepared() -> PreparedFilter:
 def install(own_pid: int) -> None:
     """Install the filter on the calling process for good; raises OSError if it cannot."""
     prepared().install(own_pid)
-
-
-def _error(what: str) -> OSError:
-    errno = ctypes.get_errno()
-    return OSError(errno, f"{what}: {os.strerror(errno)}")

@@ -94,6 +94,13 @@ _COLUMNS = ("id", "batch", "parent_id", "operator", "message", "prompt", "comple
             "extras", "created")
 
 
+_EDITED = "the store was edited or damaged: restore it from a copy, or start a new run"
+
+
+def _is_finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _finite_or_none(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
@@ -101,7 +108,7 @@ def _finite_or_none(value: float | None) -> float | None:
 class RunStore:
     """SQLite store of one run directory. Use ``RunStore.create`` or ``RunStore.open``."""
 
-    def __init__(self, path: Path, readonly: bool = False) -> None:
+    def __init__(self, path: Path, readonly: bool = False, new: bool = False) -> None:
         self.path = Path(path)
         if not readonly and self.path.exists() and not os.access(self.path.parent, os.W_OK):
             raise StoreError(f"run directory {self.path.parent} is not writable (read-only file system or "
@@ -116,13 +123,44 @@ class RunStore:
                     self._db.close()
                     self._db = sqlite3.connect(f"file:{self.path}?immutable=1", uri=True, isolation_level=None)
             else:
+                if not new:  # an existing store: never write a schema into something else
+                    self._check_is_a_store()
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.executescript(_SCHEMA)
-            self._db.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
+            self._check_is_a_store()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open run store {self.path}: {exc}. "
                              "Check that the run directory exists, is writable and has free space.") from exc
+
+    def _check_is_a_store(self) -> None:
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = sorted({"meta", "candidates", "batches"} - tables)
+        if missing:
+            self._db.close()
+            empty = " is empty (0 bytes)" if self.path.stat().st_size == 0 else f" has no table {', '.join(missing)}"
+            raise StoreError(f"{self.path}{empty}: it is not a run store made by `elm run`; restore it from a copy "
+                             "or start a new run with `elm run --out DIR`")
+
+    def _decode(self, text: Any, what: str, kind: type | None = None) -> Any:
+        """JSON ``text`` of the store, checked to be a ``kind``: a hand-edited or damaged value
+        is one clear StoreError naming it."""
+        try:
+            value = json.loads(text)
+        except (TypeError, ValueError, RecursionError):
+            raise StoreError(f"run store {self.path}: {what} is not valid JSON ({str(text)[:40]!r}); {_EDITED}"
+                             ) from None
+        if kind is not None and not isinstance(value, kind):
+            raise StoreError(f"run store {self.path}: {what} is a {type(value).__name__}, not a "
+                             f"{'mapping' if kind is dict else kind.__name__}; {_EDITED}")
+        return value
+
+    def _descriptors(self, text: Any, cid: int) -> tuple[float, ...]:
+        values = self._decode(text, f"the descriptors of candidate {cid}", list)
+        if not all(_is_finite(v) for v in values):
+            raise StoreError(f"run store {self.path}: the descriptors of candidate {cid} are not all finite numbers "
+                             f"({str(values)[:40]}); {_EDITED}")
+        return tuple(values)
 
     @classmethod
     def create(cls, run_dir: Path, meta: dict[str, Any] | None = None) -> "RunStore":
@@ -144,7 +182,7 @@ class RunStore:
             raise StoreError(f"cannot create the run store in {run_dir}: {exc.strerror}. "
                              "Check that the directory is writable and the disk is not full.") from exc
         try:
-            building = cls(partial)
+            building = cls(partial, new=True)
             try:
                 building.set_meta("schema_version", SCHEMA_VERSION)
                 for key, value in (meta or {}).items():
@@ -175,9 +213,10 @@ class RunStore:
     def set_meta(self, key: str, value: Any) -> None:
         self._write("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value)))
 
-    def get_meta(self, key: str, default: Any = None) -> Any:
+    def get_meta(self, key: str, default: Any = None, kind: type | None = None) -> Any:
+        """The value stored under ``key`` (``default`` if none); with ``kind``, checked to be one."""
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else default
+        return self._decode(row[0], f"meta {key!r}", kind) if row else default
 
     def _write(self, sql: str, params: Sequence[Any]) -> None:
         try:
@@ -222,7 +261,7 @@ class RunStore:
 
     def last_stats(self) -> dict[str, Any] | None:
         row = self._db.execute("SELECT stats FROM batches ORDER BY batch DESC LIMIT 1").fetchone()
-        return json.loads(row[0]) if row else None
+        return self._decode(row[0], "the stats of the last batch", dict) if row else None
 
     # -- reading ------------------------------------------------------------------
     def valid_by_batch(self) -> Iterator[tuple[int, list[tuple[int, str, float, tuple[float, ...], int | None, bool]]]]:
@@ -237,7 +276,10 @@ class RunStore:
                 yield current, group
                 group = []
             current = batch
-            group.append((cid, program, fitness, tuple(json.loads(descriptors)), niche, bool(entered)))
+            if not _is_finite(fitness):
+                raise StoreError(f"run store {self.path}: candidate {cid} is valid but its fitness is "
+                                 f"{str(fitness)[:40]!r}, not a finite number; {_EDITED}")
+            group.append((cid, program, fitness, self._descriptors(descriptors, cid), niche, bool(entered)))
         if current is not None:
             yield current, group
 
@@ -286,13 +328,12 @@ class RunStore:
         for row in self._db.execute(sql + " ORDER BY c.id", params):
             yield self._record(row[:-1]), row[-1]
 
-    @staticmethod
-    def _record(row: Sequence[Any]) -> CandidateRecord:
+    def _record(self, row: Sequence[Any]) -> CandidateRecord:
         data = dict(zip(_COLUMNS, row))
         data.pop("created")
         data["entered"] = bool(data["entered"])
         if data["descriptors"] is not None:
-            data["descriptors"] = tuple(json.loads(data["descriptors"]))
+            data["descriptors"] = self._descriptors(data["descriptors"], data["id"])
         if data["extras"] is not None:
-            data["extras"] = json.loads(data["extras"])
+            data["extras"] = self._decode(data["extras"], f"the extras of candidate {data['id']}", dict)
         return CandidateRecord(**data)

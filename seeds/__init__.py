@@ -69,6 +69,9 @@ def check_seed(text: str, shown: str, function_name: str) -> None:
     """SeedError unless ``text`` parses and defines ``function_name`` at top level."""
     try:
         tree = ast.parse(text)
+    except (RecursionError, MemoryError):  # the parser gives up on very deep nesting
+        raise SeedError(f"seed_program {shown!r} is nested too deeply for Python to parse (a very long "
+                        "expression or chain); split it into statements or pick another seed") from None
     except (SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", None)
         where = f" (line {line}: {getattr(exc, 'msg', exc)})" if line else f" ({exc})"

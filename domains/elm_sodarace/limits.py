@@ -30,6 +30,10 @@ class WalkerLimits(BaseModel):
         "one point to the solver and springs between them have no direction"))
     max_extent: float = Field(60.0, description=(
         "largest width or height of a walker in program units (6 m): six Square seeds across"))
+    max_coordinate: float = Field(1e6, description=(
+        "largest absolute joint coordinate in program units: far beyond any walker's extent, "
+        "and small enough that moving the walker to its start point loses no precision (near "
+        "1e308 the sum of two coordinates is infinite)"))
     max_amplitude_fraction: float = Field(0.3, description=(
         "a muscle's amplitude is clipped to this fraction of its rest length, so it swings "
         "between 0.7x and 1.3x its length: the cap on muscle strength. 0.3 x 7.07 = 2.12 is the "

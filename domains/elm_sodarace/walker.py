@@ -71,12 +71,20 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _finite_number(value: Any, what: str) -> float:
+def _finite_number(value: Any, what: str, bound: float | None = None, limit: str = "") -> float:
+    """``value`` as a finite float; with ``bound``, also at most ``bound`` in absolute value."""
     if not _is_number(value):
         raise InvalidWalker(f"{what} is {type(value).__name__} {value!r:.40}, not a number")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the largest float (10**400...)
+        allowed = f"; at most {bound:g} allowed (limit {limit})" if bound is not None else ""
+        raise InvalidWalker(f"{what} is an integer of {value.bit_length()} bits, too large for a number"
+                            f"{allowed}") from None
     if not math.isfinite(number):
         raise InvalidWalker(f"{what} is {number}, not a finite number")
+    if bound is not None and abs(number) > bound:
+        raise InvalidWalker(f"{what} is {number:.4g}; at most {bound:g} in absolute value allowed (limit {limit})")
     return number
 
 
@@ -95,8 +103,8 @@ def _parse_joints(raw: Any, limits: WalkerLimits) -> np.ndarray:
     for k, joint in enumerate(raw):
         if not isinstance(joint, (list, tuple)) or len(joint) != 2:
             raise InvalidWalker(f"joint {k} is {joint!r:.60}, not an (x, y) pair")
-        points[k, 0] = _finite_number(joint[0], f"joint {k} x")
-        points[k, 1] = _finite_number(joint[1], f"joint {k} y")
+        for axis, name in ((0, "x"), (1, "y")):
+            points[k, axis] = _finite_number(joint[axis], f"joint {k} {name}", limits.max_coordinate, "max_coordinate")
     return points
 
 

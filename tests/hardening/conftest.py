@@ -227,3 +227,12 @@ def surroundings() -> Iterator[Surroundings]:
         os.environ.pop("ELM_HOSTILE_SECRET", None)
         home_file.unlink(missing_ok=True)
         shutil.rmtree(canary_dir, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say how many hostile program cases ran (in workers, in-process, as an ordinary user)."""
+    runs = [r for key in ("passed", "failed") for r in terminalreporter.stats.get(key, [])
+            if getattr(r, "when", "") == "call" and "::test_hostile_program" in r.nodeid]
+    if runs:
+        failed = sum(1 for r in runs if r.failed)
+        terminalreporter.write_line(f"hostile battery: {len(runs)} program cases tried, {failed} failed")

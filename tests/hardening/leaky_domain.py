@@ -1,7 +1,10 @@
-"""A toy domain whose trusted evaluate() leaks memory in the worker (as a native library
-might), for the worker-recycling test. Importable by spawned workers."""
+"""Toy domains whose trusted evaluate() misbehaves in the worker as a native library might:
+one leaks memory (the worker-recycling test), one ends the worker's process (the crash
+report). Importable by spawned workers."""
 
 from __future__ import annotations
+
+import os
 
 from elmcore import Dimension, Domain, Evaluation, PluginConfig, SandboxSpec
 
@@ -30,4 +33,14 @@ class LeakyDomain(Domain):
 
     def evaluate(self, output, program):
         _HOARD.append(bytearray(self.config.leak_mb * 1024 * 1024))  # zero-filled: resident
+        return Evaluation.valid(float(output), (float(output),))
+
+
+class CrashingDomain(LeakyDomain):
+    name = "crashing"
+    description = "returns value(); evaluate ends the worker with exit status value() when it is 3..9"
+
+    def evaluate(self, output, program):
+        if isinstance(output, int) and 3 <= output <= 9:
+            os._exit(output)
         return Evaluation.valid(float(output), (float(output),))

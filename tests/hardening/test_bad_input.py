@@ -4,6 +4,7 @@ exit status 2, naming the input and saying what to do, and nothing is created.""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -34,6 +35,9 @@ FILES = {
     "config.ini": "[run]\n",
     "broken_seed.py": "def parity(:\n    return 0\n",
     "no_function_seed.py": "x = 1\n",
+    # one deep expression, under the 100 KB cap: the parser gives up (RecursionError / MemoryError)
+    "deep_sum_seed.py": "def parity(b1, b2, b3, b4):\n    return " + "+".join(["b1"] * 30_000) + "\n",
+    "deep_unary_seed.py": "def parity(b1, b2, b3, b4):\n    return " + "-" * 91_000 + "1\n",
 }
 
 CASES = [
@@ -60,6 +64,8 @@ CASES = [
     (["--domain", "parity", "--seed-program", "/nonexistent/seed.py"], ["/nonexistent/seed.py", "not found"]),
     (["--domain", "parity", "--seed-program", "broken_seed.py"], ["broken_seed.py", "does not parse"]),
     (["--domain", "parity", "--seed-program", "no_function_seed.py"], ["no_function_seed.py", "parity"]),
+    (["--domain", "parity", "--seed-program", "deep_sum_seed.py"], ["deep_sum_seed.py", "nested too deeply"]),
+    (["--domain", "parity", "--seed-program", "deep_unary_seed.py"], ["deep_unary_seed.py", "nested too deeply"]),
     (["--domain", "sodarace", "--seed-program", "squar"], ["squar", "square"]),
     (["--domain", "sodarace", "--seed-program", "broken_seed.py"], ["broken_seed.py", "does not parse"]),
     (["--bogus"], ["--bogus", "elm run --help"]),
@@ -120,3 +126,49 @@ def test_resume_of_a_run_made_with_another_plugin_config(workdir, finished_run, 
     db.close()
     line = one_line_error(elm("resume", str(copy), "--evals", "80", cwd=workdir))
     assert "plugins refuse the config" in line and "qd.granularity" in line and "start a new run" in line
+
+
+BOTH, RESUME, STATUS = ("status", "resume"), ("resume",), ("status",)
+EDITS = {  # what a hand edit did -> (SQL, the commands that read it, what their one-line error names)
+    "bad JSON in meta": ("UPDATE meta SET value = '{not json' WHERE key = 'config'", BOTH,
+                         "meta 'config' is not valid JSON"),
+    "config of the wrong type": ("UPDATE meta SET value = '[1, 2]' WHERE key = 'config'", BOTH,
+                                 "is a list, not a mapping"),
+    "garbage descriptors": ("UPDATE candidates SET descriptors = 'oops' WHERE id = (SELECT MIN(id) FROM candidates "
+                            "WHERE outcome = 'valid')", RESUME, "descriptors of candidate"),
+    "descriptors not numbers": ("UPDATE candidates SET descriptors = '[\"a\", 1]' WHERE outcome = 'valid'", RESUME,
+                                "not all finite numbers"),
+    "garbage fitness": ("UPDATE candidates SET fitness = 'abc' WHERE outcome = 'valid'", RESUME,
+                        "not a finite number"),
+    "garbage batch stats": ("UPDATE batches SET stats = '['", STATUS, "stats of the last batch is not valid JSON"),
+}
+
+
+def edited_copy(finished_run: Path, tmp_path: Path, sql: str) -> Path:
+    copy = tmp_path / "edited"
+    shutil.copytree(finished_run, copy)
+    db = sqlite3.connect(copy / "store.sqlite")
+    db.execute(sql)
+    db.commit()
+    db.close()
+    return copy
+
+
+@pytest.mark.parametrize("edit", EDITS, ids=list(EDITS))
+def test_hand_edited_store_is_one_clear_line(workdir, finished_run, tmp_path, edit):
+    sql, commands, needle = EDITS[edit]
+    copy = edited_copy(finished_run, tmp_path, sql)
+    for command in commands:
+        line = one_line_error(elm(command, str(copy), *(["--evals", "80", "--quiet"] if command == "resume" else []),
+                                  cwd=workdir))
+        assert needle in line and "restore it from a copy" in line, line
+
+
+def test_empty_store_is_refused_and_left_empty(workdir, tmp_path):
+    run = tmp_path / "empty-run"
+    run.mkdir()
+    (run / "store.sqlite").write_bytes(b"")
+    for command in ("status", "resume"):
+        line = one_line_error(elm(command, str(run), cwd=workdir))
+        assert "is empty (0 bytes)" in line and "not a run store" in line, line
+        assert (run / "store.sqlite").stat().st_size == 0, f"`elm {command}` wrote into the empty store"

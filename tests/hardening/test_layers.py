@@ -4,8 +4,13 @@ failing closed, and recycling a worker whose memory grows."""
 
 from __future__ import annotations
 
+import ctypes
+import dataclasses
 import errno
 import os
+import struct
+import subprocess
+import sys
 import traceback
 import signal
 import socket
@@ -19,19 +24,22 @@ from elmcore.evaluation import WorkerPool
 from elmcore.sandbox import run_in_sandbox
 from elmcore.types import SandboxSpec
 from conftest import processes_of
-from leaky_domain import LeakyDomain
+from leaky_domain import CrashingDomain, LeakyDomain
 
 SPEC = SandboxSpec(harness="leaky_domain:harness", timeout_s=3.0, memory_mb=128)
 
 
-def run_bpf(program, nr: int, arg0: int = 0, arch: int = seccomp.AUDIT_ARCH_X86_64) -> int:
+def run_bpf(program, nr: int, arg0: int = 0, arch: int = seccomp.AUDIT_ARCH_X86_64, arg1: int = 0) -> int:
     """A classic-BPF interpreter for the few instructions the filter uses."""
-    data = {seccomp.OFFSET_NR: nr, seccomp.OFFSET_ARCH: arch, seccomp.OFFSET_ARG0: arg0 & 0xFFFFFFFF}
+    data = {seccomp.OFFSET_NR: nr, seccomp.OFFSET_ARCH: arch, seccomp.OFFSET_ARG0: arg0 & 0xFFFFFFFF,
+            seccomp.OFFSET_ARG1: arg1 & 0xFFFFFFFF}
     acc, pc = 0, 0
     while True:
         code, jt, jf, k = program[pc]
         if code == seccomp.LD_W_ABS:
             acc = data[k]
+        elif code == seccomp.AND_K:
+            acc &= k
         elif code == seccomp.JEQ_K:
             pc += jt if acc == k else jf
         elif code == seccomp.JGE_K:
@@ -58,6 +66,42 @@ def test_seccomp_filter_decisions():
         assert run_bpf(program, allowed) == allow
     assert run_bpf(program, 0x40000000 + 1) == eperm  # x32 ABI
     assert run_bpf(program, 1, arch=0x40000003) == seccomp.RET_KILL_PROCESS  # i386
+
+
+def test_seccomp_argument_decisions():
+    """Limits, priority, CPUs, scheduling: only its own; prctl, fcntl, terminal ioctls: not
+    the options that reach other processes or outlive its parent."""
+    me = 4321
+    program = seccomp.build_filter(me)
+    allow, eperm = seccomp.RET_ALLOW, seccomp.RET_EPERM
+    tried = 0
+    for name, nr in seccomp.OWN_PID_CALLS.items():
+        for pid, verdict in ((0, allow), (me, allow), (1, eperm), (me + 1, eperm), (-1, eperm)):
+            assert run_bpf(program, nr, arg0=pid) == verdict, (name, pid)
+            tried += 1
+    for name, (nr, which) in seccomp.WHICH_WHO_CALLS.items():
+        for args, verdict in (((which, 0), allow), ((which, me), allow), ((which, 1), eperm),
+                              ((which ^ 1, 0), eperm), ((2, me), eperm)):  # 2: every process of the user
+            assert run_bpf(program, nr, arg0=args[0], arg1=args[1]) == verdict, (name, args)
+            tried += 1
+    for name, option in seccomp.DENIED_PRCTL.items():
+        assert run_bpf(program, seccomp.PRCTL, arg0=option, arg1=0) == eperm, name
+    for option in (15, 16, 38, 22):  # PR_SET_NAME, PR_GET_NAME, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP
+        assert run_bpf(program, seccomp.PRCTL, arg0=option) == allow
+    for name, command in seccomp.DENIED_FCNTL.items():
+        assert run_bpf(program, seccomp.FCNTL, arg0=3, arg1=command) == eperm, name
+    for command in (0, 1, 2, 3, 4, 1030):  # F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC
+        assert run_bpf(program, seccomp.FCNTL, arg0=3, arg1=command) == allow
+    tty_setters = {"TCSETS": 0x5402, "TCSETSF": 0x5404, "TCXONC": 0x540A, "TIOCSTI": 0x5412,
+                   "TIOCSPGRP": 0x5410, "TIOCSWINSZ": 0x5414, "TIOCCONS": 0x541D, "TIOCSETD": 0x5423,
+                   "TIOCVHANGUP": 0x5437, "FIOASYNC": 0x5452, "TCSETS2": 0x402C542B, "TIOCSIG": 0x40045436,
+                   **seccomp.DENIED_IOCTL}
+    for name, command in tty_setters.items():
+        assert run_bpf(program, seccomp.IOCTL, arg0=0, arg1=command) == eperm, name
+    for command in (*seccomp.TTY_IOCTL_ALLOWED.values(), 0x8004_6601):  # and FS_IOC_GETFLAGS: not a terminal
+        assert run_bpf(program, seccomp.IOCTL, arg0=0, arg1=command) == allow, hex(command)
+    tried += len(seccomp.DENIED_PRCTL) + len(seccomp.DENIED_FCNTL) + len(tty_setters)
+    print(f"seccomp argument rules: {tried} refusals and acceptances checked")
 
 
 def in_child(body) -> int:
@@ -182,6 +226,14 @@ def test_each_forking_process_has_its_own_sandbox_uid():
         assert result.ok and result.output == [uid, uid, []]
 
 
+def test_programs_can_import_the_standard_modules():
+    """As root the sandbox uid may not read the installation: the forker imports them."""
+    from elmcore.forker import STANDARD_MODULES
+
+    result = run_in_sandbox(f"import {', '.join(STANDARD_MODULES)}\ndef value():\n    return math.gcd(12, 18)", SPEC)
+    assert result.ok and result.output == 6, result.reason
+
+
 def test_sandbox_child_dies_with_its_parent():
     """A worker killed mid-program (e.g. with the engine) takes its sandbox child along."""
     read_fd, write_fd = os.pipe()
@@ -230,16 +282,31 @@ def _is_zombie(pid: int) -> bool:
         return True
 
 
-def test_sandbox_fails_closed_when_a_layer_cannot_be_applied(monkeypatch):
+def refuse_system_call(nr: int) -> None:
+    """Install a seccomp filter on this process that answers EPERM to call ``nr``; the
+    forker started afterwards inherits it, and so do its children."""
+    program = [(seccomp.LD_W_ABS, 0, 0, seccomp.OFFSET_NR), (seccomp.JEQ_K, 0, 1, nr),
+               (seccomp.RET_K, 0, 0, seccomp.RET_EPERM), (seccomp.RET_K, 0, 0, seccomp.RET_ALLOW)]
+    code = ctypes.create_string_buffer(b"".join(struct.pack("<HBBI", *i) for i in program))
+    fprog = seccomp._SockFprog(len(program), ctypes.addressof(code))
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(seccomp.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+    assert libc.prctl(seccomp.PR_SET_SECCOMP, seccomp.SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0
+
+
+@pytest.mark.skipif(not seccomp.available(), reason="seccomp filter needs x86-64 Linux")
+def test_sandbox_fails_closed_when_a_layer_cannot_be_applied():
     if not sandbox.confinement().landlock_abi:
         pytest.skip("no Landlock here")
 
-    def refuse(directory: str) -> int:
-        raise OSError(errno.EPERM, "landlock_restrict_self: Operation not permitted")
+    def body() -> int:
+        refuse_system_call(landlock.SYS_RESTRICT_SELF)
+        result = run_in_sandbox("def value():\n    return 1", SPEC)
+        assert not result.ok and "sandbox setup failed" in result.reason, result.reason
+        assert "landlock_restrict_self" in result.reason, result.reason
+        return 0
 
-    monkeypatch.setattr(landlock, "restrict", refuse)
-    result = run_in_sandbox("def value():\n    return 1", SPEC)
-    assert not result.ok and "sandbox setup failed" in result.reason and "landlock" in result.reason
+    assert in_child(body) == 0
 
 
 def test_scratch_directory_is_removed():
@@ -252,9 +319,88 @@ def test_scratch_directory_is_removed():
     assert os.path.basename(result.output) not in after - before
 
 
+def test_a_crashed_worker_is_reported_with_its_exit_code():
+    """The worker is reaped before its exit code is read (it used to say 'exit code None')."""
+    with WorkerPool(CrashingDomain, {}, workers=1) as pool:
+        evaluations = pool.evaluate(["def value():\n    return 1", "def value():\n    return 7"])
+        assert [e.outcome.value for e in evaluations] == ["valid", "not_runnable"]
+        assert evaluations[1].reason == "evaluation worker crashed on this program (exit code 7)"
+        assert pool.crashes >= 1 and pool.evaluate(["def value():\n    return 2"])[0].outcome.value == "valid"
+
+
 def test_worker_is_recycled_when_its_memory_grows():
     with WorkerPool(LeakyDomain, {"leak_mb": 40}, workers=1, max_rss_growth_mb=100) as pool:
         first = pool.worker_pids()
         for _ in range(6):
             assert [e.outcome.value for e in pool.evaluate(["def value():\n    return 1"])] == ["valid"]
         assert pool.recycled >= 1 and pool.worker_pids() != first
+
+
+ENGINE = """
+import sys
+from elm_parity.domain import ParityDomain
+from elmcore.evaluation import WorkerPool
+with WorkerPool(ParityDomain, {}, workers=1) as pool:
+    print(pool.worker_pids()[0], flush=True)
+    pool.evaluate([sys.argv[1]])
+"""
+CLINGS_ON = """
+import ctypes, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.prctl(1, 0, 0, 0, 0)  # PR_SET_PDEATHSIG: none (refused by the filter where there is one)
+libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+time.sleep(600)
+def parity(b1, b2, b3, b4):
+    return 0
+"""
+
+
+def _ns_pids(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/status", encoding="utf-8") as fh:
+        return [int(p) for line in fh if line.startswith("NSpid:") for p in line.split()[1:]]
+
+
+def _wait_for(condition, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_nothing_outlives_an_engine_killed_with_sigkill():
+    """A program tries to give up its parent-death signal and sleeps; the engine is killed
+    with SIGKILL: its worker goes, the worker's forker (the first process of its own PID
+    namespace) goes, and with it, whatever the program did, the program."""
+    if os.geteuid() != 0:
+        pytest.skip("finds the program by its sandbox uid, which only root's workers use")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    engine = subprocess.Popen([sys.executable, "-c", ENGINE, CLINGS_ON], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        worker = int(engine.stdout.readline())
+        uid = privileges.sandbox_uid(worker)
+        _wait_for(lambda: processes_of({uid}))
+        [program] = [int(p.split()[0]) for p in processes_of({uid})]
+        [forker] = _children_of(worker)
+        assert _ns_pids(forker)[-1] == 1, "the forker is not the first process of a PID namespace"
+        assert len(_ns_pids(program)) == 2 and _children_of(forker) == [program]
+    finally:
+        engine.kill()
+        engine.wait()
+    _wait_for(lambda: not processes_of({uid}) and not os.path.exists(f"/proc/{worker}"))
+    assert processes_of({uid}) == [], "the program outlived the engine"
+    assert not os.path.exists(f"/proc/{worker}") or _is_zombie(worker)
+
+
+def test_confinement_names_what_each_missing_layer_leaves_open():
+    full = sandbox.Confinement(
+        isolation=namespaces.Isolation(network=True, filesystem=True, ipc=True, pid=True), scratch_root=None,
+        scratch_dir=None, private_dirs=(), sandbox_uid=None, landlock_abi=6, seccomp=True)
+    assert full.weaknesses == []
+    no_filter = dataclasses.replace(full, seccomp=False)
+    assert no_filter.weaknesses == ["change the limits, priority and CPUs of the engine and use its terminal "
+                                    "(no seccomp filter)"]
+    nothing = dataclasses.replace(no_filter, isolation=None, landlock_abi=0)
+    found = "; ".join(nothing.weaknesses)
+    for words in ("world-writable", "network connections", "signal processes", "outlive the engine", "priority"):
+        assert words in found, found
+    assert dataclasses.replace(nothing, sandbox_uid=2_000_000_123).weaknesses == nothing.weaknesses[:2] + [
+        nothing.weaknesses[3]]  # root: a uid of its own covers signals and other processes' settings
