@@ -5,7 +5,8 @@
 1. GP runs on Sodarace (GP needs no model): three from Square, one each from Radial and
    CPPN-Fixed.
 2. `elm dataset diffs` of their edits that gave valid walkers; `elm train` a small model
-   from scratch on them (round 0).
+   from scratch on them (round 0): first with the loss on programs and diffs, then on the
+   diffs alone.
 3. Each round: an ELM run from Square with the latest model as the diff mutator; its own
    diffs that gave valid walkers are exported and the model is fine-tuned on them.
 4. Per round, at equal evaluations from Square: % of children whose edit applied, that
@@ -33,12 +34,29 @@ APPLIED = ("not_runnable", "invalid", "valid")
 RAN = ("invalid", "valid")
 
 
+TIMINGS: Path | None = None  # out/timings.jsonl: every command's duration, kept across restarts
+
+
 def elm(*args: str) -> None:
     command = [sys.executable, "-m", "elmcore.cli", *args]
     print("$ elm " + " ".join(args), flush=True)
     started = time.monotonic()
     subprocess.run(command, check=True)
-    print(f"  ({time.monotonic() - started:.0f} s)", flush=True)
+    seconds = time.monotonic() - started
+    print(f"  ({seconds:.0f} s)", flush=True)
+    if TIMINGS is not None:
+        with open(TIMINGS, "a") as fh:
+            fh.write(json.dumps({"command": "elm " + " ".join(args), "seconds": round(seconds, 1)}) + "\n")
+
+
+def train(model: Path, *options: str) -> None:
+    """`elm train` into ``model`` unless it is there; resumed when a checkpoint is."""
+    if (model / "training.json").exists():
+        return
+    if (model / "checkpoint").exists():
+        elm("train", "--resume", str(model), "--quiet")
+    else:
+        elm("train", *options, "--out", str(model), "--quiet")
 
 
 def run_figures(run_dir: Path) -> dict:
@@ -71,14 +89,17 @@ def main() -> None:
     parser.add_argument("--round-evals", type=int, default=4000, help="evaluations of each ELM run")
     parser.add_argument("--rounds", type=int, default=2, help="fine-tuning rounds after the first model")
     parser.add_argument("--size", default="1m", help="model size of the first model (elm train --size)")
-    parser.add_argument("--steps", type=int, default=350, help="training steps of the first model")
+    parser.add_argument("--epochs", type=float, default=1.5, help="epochs of the first model on programs and diffs")
+    parser.add_argument("--diff-steps", type=int, default=200, help="steps of the first model on the diffs alone")
     parser.add_argument("--finetune-steps", type=int, default=120, help="training steps of each fine-tuning")
+    parser.add_argument("--finetune-lr", type=float, default=5e-4, help="peak learning rate of each fine-tuning")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--ship", type=Path, default=None, help="copy the last model here (a models/ entry)")
     args = parser.parse_args()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
+    global TIMINGS
+    TIMINGS = out / "timings.jsonl"
 
     gp_runs = []
     for seed_program, seed in GP_RUNS:
@@ -91,11 +112,13 @@ def main() -> None:
     data = out / "data" / "round0"
     if not data.exists():
         elm("dataset", "diffs", *map(str, gp_runs), "--filter", "valid", "--context", "1", "--out", str(data))
+    # round 0 from scratch, in two steps: first the programs and the diffs (loss on all tokens:
+    # the model has never read code), then the diffs alone
+    read = out / "models" / "round0-read"
+    train(read, "--data", str(data), "--size", args.size, "--epochs", str(args.epochs), "--lr", "2e-3",
+          "--loss", "all")
     model = out / "models" / "round0"
-    if not (model / "training.json").exists():
-        resume = ["--resume", str(model)] if (model / "checkpoint").exists() else [
-            "--data", str(data), "--out", str(model), "--size", args.size, "--steps", str(args.steps)]
-        elm("train", *resume, "--quiet")
+    train(model, "--data", str(data), "--init", str(read), "--steps", str(args.diff_steps), "--lr", "1e-3")
 
     reference = out / "runs" / "gp-square-reference"
     if not (reference / "store.sqlite").exists():
@@ -116,10 +139,8 @@ def main() -> None:
         if not data.exists():
             elm("dataset", "diffs", str(run_dir), "--filter", "valid", "--context", "1", "--out", str(data))
         tuned = out / "models" / f"round{k + 1}"
-        if not (tuned / "training.json").exists():
-            resume = ["--resume", str(tuned)] if (tuned / "checkpoint").exists() else [
-                "--data", str(data), "--out", str(tuned), "--init", str(model), "--steps", str(args.finetune_steps)]
-            elm("train", *resume, "--quiet")
+        train(tuned, "--data", str(data), "--init", str(model), "--steps", str(args.finetune_steps), "--lr",
+              str(args.finetune_lr))
         model = tuned
 
     header = "| round | evals | edit applied % | runnable % | valid % | niches | QD score | best |"
@@ -130,9 +151,11 @@ def main() -> None:
                      f"| {r['niches']} | {r['qd_score']} | {best} |")
     table = "\n".join(lines)
     print(table)
-    elapsed = time.monotonic() - started
-    (out / "figures.json").write_text(json.dumps({"rows": rows, "seconds": round(elapsed)}, indent=2) + "\n")
-    (out / "figures.md").write_text(table + f"\n\n{elapsed / 60:.0f} minutes in all.\n")
+    timings = [json.loads(line) for line in TIMINGS.read_text().splitlines()] if TIMINGS.exists() else []
+    seconds = sum(t["seconds"] for t in timings)
+    (out / "figures.json").write_text(json.dumps({"rows": rows, "command_seconds": round(seconds)}, indent=2) + "\n")
+    (out / "figures.md").write_text(table + f"\n\n{seconds / 60:.0f} minutes of elm commands in all "
+                                            f"({len(timings)} commands, {TIMINGS.name}).\n")
     if args.ship is not None:
         shutil.copytree(model, args.ship, dirs_exist_ok=True, ignore=shutil.ignore_patterns("checkpoint*"))
         print(f"shipped {model} to {args.ship}")

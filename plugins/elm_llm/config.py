@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from elmcore import PluginConfig
 from elm_llm.backend import Backend
 
-DEFAULT_DIFF_MODEL = "CarperAI/diff-codegen-350m-v2"
+DEFAULT_DIFF_MODEL = "elm-diff-1m"  # shipped with elm (models/elm-diff-1m), bootstrapped from elm's own runs
 DEFAULT_PROMPT_MODEL = "Salesforce/codegen-350M-mono"
 DEFAULT_EDIT_MODEL = "Qwen/Qwen2.5-Coder-1.5B-Instruct"
 
@@ -18,7 +18,8 @@ DEFAULT_EDIT_MODEL = "Qwen/Qwen2.5-Coder-1.5B-Instruct"
 class LLMConfig(PluginConfig):
     """Keys shared by every LLM mutator."""
 
-    model: str = Field(DEFAULT_DIFF_MODEL, description="hub id, local directory, or the server's model name")
+    model: str = Field(DEFAULT_DIFF_MODEL, description="shipped model name, hub id, local directory, or the "
+                                                       "server's model name")
     backend: Literal["hf", "openai"] | None = Field(
         None, description="'hf' (transformers in this process) or 'openai' (an OpenAI-compatible server); "
                           "default: openai when base_url is set, else hf")

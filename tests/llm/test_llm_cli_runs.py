@@ -99,8 +99,8 @@ def test_elm_run_parity_with_the_diff_mutator_and_a_local_model(tmp_path: Path):
 
 
 def test_elm_run_with_a_hub_model_and_no_network_is_one_line(tmp_path: Path):
-    done = elm("run", "--domain", "parity", "--mutator", "diff", "--evals", "10", "--quiet",
-               "--out", str(tmp_path / "run"), timeout=120, HF_HUB_OFFLINE="1")
+    done = elm("run", "--domain", "parity", "--mutator", "diff", "--model", "CarperAI/diff-codegen-350m-v2",
+               "--evals", "10", "--quiet", "--out", str(tmp_path / "run"), timeout=120, HF_HUB_OFFLINE="1")
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()[-1]
     assert "CarperAI/diff-codegen-350m-v2" in last and "--model PATH" in last
