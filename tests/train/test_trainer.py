@@ -159,3 +159,16 @@ def test_resume_refuses_changed_data(tmp_path: Path) -> None:
     (data / "elm_dataset.json").write_text(json.dumps(manifest))
     line = error_line(elm("train", "--resume", "m", cwd=tmp_path))
     assert "changed since this training started" in line
+
+
+def test_a_tokenizer_that_belongs_to_another_model_is_refused(tmp_path: Path, data: Path) -> None:
+    from elm_llm.random_models import build_random_model, train_code_tokenizer
+
+    tokenizer = train_code_tokenizer([r["prompt"] + r["completion"] for r in toy_rows(40)], vocab_size=400)
+    model = build_random_model("gpt2", tokenizer, n_layer=1, n_embd=16, n_head=2, n_positions=256, vocab_size=64)
+    model.save_pretrained(tmp_path / "mixed")
+    tokenizer.save_pretrained(tmp_path / "mixed")
+    line = error_line(elm("train", "--data", str(data), "--out", "m", "--init", "./mixed", "--context", "160",
+                          cwd=tmp_path))
+    assert "64 embeddings" in line and "belongs to another model" in line
+    assert not (tmp_path / "m").exists()
