@@ -70,7 +70,7 @@ class _TrainPrinter:
         self.last = 0.0
 
     def __call__(self, info) -> None:
-        if self.quiet:
+        if self.quiet or info.event == "done":  # the command prints the summary
             return
         line = f"loss {info.loss:.4f} | {info.tokens_per_s:,.0f} tok/s | lr {info.lr:.2e}"
         if info.event == "eval" and info.eval_loss is not None:

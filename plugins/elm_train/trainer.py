@@ -468,9 +468,4 @@ class Trainer:
         return recipe
 
 
-def check_data(path: Path) -> None:
-    """DatasetError unless ``path`` is a dataset directory (one line for the CLI)."""
-    read_manifest(path)
-
-
-__all__ = ["DatasetError", "StepInfo", "TrainArgs", "TrainError", "Trainer", "check_data"]
+__all__ = ["DatasetError", "StepInfo", "TrainArgs", "TrainError", "Trainer"]
