@@ -235,7 +235,8 @@ class Trainer:
             raise TrainError(f"--out {out} already exists and is not empty; choose another directory "
                              "(nothing there was changed)")
         read_manifest(Path(args.data))
-        return cls(args, None)
+        # the data by absolute path: `elm train --resume` may run from another directory
+        return cls(args.model_copy(update={"data": str(Path(args.data).resolve())}), None)
 
     @classmethod
     def resume(cls, out: Path) -> "Trainer":
@@ -253,7 +254,7 @@ class Trainer:
                                  f"--out {out}`")
         try:
             state = json.loads(state_file.read_text())
-            args = TrainArgs(**state["args"])
+            args = TrainArgs(**{**state["args"], "out": str(out)})  # the directory may have moved
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise TrainError(f"{state_file} cannot be read ({exc}); the checkpoint is damaged, start again "
                              "with another --out") from None
