@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from elmcore.types import Child, Outcome, Parent
 
 
-def unified_diff(before: str, after: str, file_name: str = "program.py") -> str:
-    """The change from ``before`` to ``after`` as a unified diff ("" when equal)."""
+def unified_diff(before: str, after: str, file_name: str = "program.py", context: int = 3) -> str:
+    """The change from ``before`` to ``after`` as a unified diff with ``context`` lines
+    around each change ("" when equal)."""
     return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                        fromfile=f"a/{file_name}", tofile=f"b/{file_name}"))
+                                        fromfile=f"a/{file_name}", tofile=f"b/{file_name}", n=context))
 
 
 def edited_child(parent: Parent, program: str, operator: str, edits: Sequence[str],

@@ -23,17 +23,21 @@ class DatasetError(ValueError):
     """A dataset directory that cannot be written or read; the message says what to do."""
 
 
+_VALUE_TYPES = {"str": "string", "int": "int64", "bool": "bool", "float | None": "float64"}
+
+
 def _features(kind: str):
+    """The columns of a dataset kind: the fields of its record type."""
+    from dataclasses import fields
+
     from datasets import Features, Value
 
-    if kind == "diffs":
-        columns = {"file_name": "string", "parent": "string", "message": "string", "diff": "string",
-                   "prompt": "string", "completion": "string", "run": "string", "candidate_id": "int64",
-                   "parent_id": "int64", "operator": "string", "outcome": "string", "entered": "bool",
-                   "fitness": "float64"}
-    else:
+    from elm_train.records import DiffRecord
+
+    record_types = {"diffs": DiffRecord}
+    if kind not in record_types:
         raise DatasetError(f"unknown dataset kind {kind!r}")
-    return Features({name: Value(dtype) for name, dtype in columns.items()})
+    return Features({f.name: Value(_VALUE_TYPES[str(f.type)]) for f in fields(record_types[kind])})
 
 
 def check_new_dir(out: Path) -> None:

@@ -66,17 +66,8 @@ class DiffRecord:
 def diff_hunks(parent: str, child: str, file_name: str, context: int = 3) -> str:
     """The unified diff from ``parent`` to ``child`` without its ``---``/``+++`` file lines:
     the hunks a diff model writes after ``<DFF>``."""
-    full = unified_diff(parent, child, file_name) if context == 3 else _diff_with_context(
-        parent, child, file_name, context)
-    lines = full.splitlines(keepends=True)
-    return "".join(lines[2:]) if len(lines) >= 2 and lines[0].startswith("---") else full
-
-
-def _diff_with_context(parent: str, child: str, file_name: str, context: int) -> str:
-    import difflib
-
-    return "".join(difflib.unified_diff(parent.splitlines(keepends=True), child.splitlines(keepends=True),
-                                        fromfile=f"a/{file_name}", tofile=f"b/{file_name}", n=context))
+    lines = unified_diff(parent, child, file_name, context).splitlines(keepends=True)
+    return "".join(lines[2:])  # past the ---/+++ lines ("" when equal)
 
 
 def diff_completion(hunks: str) -> str:

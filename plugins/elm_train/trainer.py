@@ -145,7 +145,7 @@ def make_batches(examples: list[Example], batch_tokens: int, seed: int, epoch: i
     batches: list[list[int]] = []
     current: list[int] = []
     for i in order:
-        longest = max([len(examples[j].ids) for j in current] + [len(examples[i].ids)])
+        longest = len(examples[i].ids)  # ascending order: the newest example is the longest
         if current and longest * (len(current) + 1) > batch_tokens:
             batches.append(current)
             current = []

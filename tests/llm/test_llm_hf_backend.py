@@ -111,3 +111,16 @@ def test_gpu_requested_without_gpu(tiny_model):
 def test_hub_ids_and_paths_are_told_apart(tmp_path):
     assert not looks_like_path("CarperAI/diff-codegen-350m-v2")
     assert looks_like_path(str(tmp_path)) and looks_like_path("./models/diff") and looks_like_path("a/b/c")
+
+
+def test_new_tokens_shrink_to_the_context_and_the_models_own_limit(backend, monkeypatch):
+    prompt = "bit_sum = sum([b1, b2, b3, b4])\n" * 400
+    ids = backend.tokenizer(prompt)["input_ids"][:backend.context_length - 100]
+    near_end = backend.tokenizer.decode(ids)
+    room = backend.context_length - len(backend.tokenizer(near_end)["input_ids"])
+    assert 64 <= room < 512
+    [out] = backend.generate([near_end], SamplingParams(temperature=1.0, max_new_tokens=512), seed=0)
+    assert out.ok and 0 < out.tokens <= room  # generated in the room left, not refused
+    monkeypatch.setattr(backend, "model_max_new_tokens", 3)  # as a trained model's generation_config sets it
+    outs = backend.generate(PROMPTS[:2], SamplingParams(temperature=1.0, max_new_tokens=50), seed=0)
+    assert all(c.ok and c.tokens <= 3 for c in outs)
