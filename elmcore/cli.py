@@ -66,7 +66,9 @@ class _ProgressPrinter:
             self.bar.stop()
 
 
-def _drive(engine: Engine, quiet: bool) -> None:
+def drive(engine: Engine, quiet: bool) -> None:
+    """Run ``engine`` to its budget with a progress line, then print the summary; for every
+    command that starts or continues a run (plugin commands too)."""
     printer = _ProgressPrinter(engine.budget, quiet)
     try:
         stats = engine.run(printer)
@@ -113,7 +115,7 @@ def run(
     engine = Engine.start(out, resolved, pm)
     if not quiet:
         typer.echo(f"run directory: {out}", err=True)
-    _drive(engine, quiet)
+    drive(engine, quiet)
 
 
 @app.command()
@@ -125,7 +127,7 @@ def resume(
 ) -> None:
     """Continue a run from its store (also one that was killed)."""
     engine = Engine.resume(run_dir, get_plugin_manager(), evals=evals, workers=workers)
-    _drive(engine, quiet)
+    drive(engine, quiet)
 
 
 @app.command()

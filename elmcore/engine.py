@@ -184,7 +184,8 @@ class Engine:
             return np.random.default_rng([seed, k])
 
         staged: tuple[list[Child], float] | None = None
-        if overlap and self._before_last is not None and self._before_last.stats().filled > 0:
+        if overlap and self._before_last is not None and (
+                self.mutator.invents or self._before_last.stats().filled > 0):
             # resuming: the uninterrupted run chose this batch's parents before the last batch was inserted
             t0 = time.perf_counter()
             staged = (self._children(batch, min(batch_size, self.budget - done), rng(batch), self._before_last),
@@ -203,7 +204,7 @@ class Engine:
                 t1 = time.perf_counter()
                 evaluating = background.submit(self._evaluate, children, pool)
                 after = done + len(children)
-                if overlap and after < self.budget and self.qd.stats().filled > 0:
+                if overlap and after < self.budget and (self.mutator.invents or self.qd.stats().filled > 0):
                     t0 = time.perf_counter()  # the next batch is generated while this one is evaluated
                     staged = (self._children(batch + 1, min(batch_size, self.budget - after), rng(batch + 1),
                                              self.qd), time.perf_counter() - t0)
@@ -219,7 +220,7 @@ class Engine:
                 done += len(records)
                 new_evals += len(records)
                 batch += 1
-                if stats.filled == 0:
+                if stats.filled == 0 and not self.mutator.invents:
                     reasons = "; ".join(sorted({r.reason or r.outcome for r in records}))[:400]
                     raise RunError(f"no seed program of domain {self.domain.name!r} is valid ({reasons}); "
                                    "fix the seed or pick another with --seed-program")
@@ -233,6 +234,8 @@ class Engine:
         return self.qd.stats()
 
     def _children(self, batch: int, n: int, rng: np.random.Generator, archive: QDAlgorithm) -> list[Child]:
+        if self.mutator.invents:
+            return self._invented(n, rng)
         if archive.stats().filled == 0:
             if self.store.count() > 0:
                 raise RunError("the archive is empty although candidates were evaluated: no seed was valid; "
@@ -249,6 +252,17 @@ class Engine:
         if len(children) != len(parents):
             raise RunError(f"mutator {self.mutator.name!r} returned {len(children)} children for "
                            f"{len(parents)} parents; a mutator must return one child per parent")
+        return children
+
+    def _invented(self, n: int, rng: np.random.Generator) -> list[Child]:
+        try:
+            children = self.mutator.invent(n, rng)
+        except Exception as exc:
+            raise RunError(f"mutator {self.mutator.name!r} failed: {type(exc).__name__}: {exc}; "
+                           "nothing of this batch was recorded") from exc
+        if len(children) != n:
+            raise RunError(f"mutator {self.mutator.name!r} returned {len(children)} programs for a batch of {n}; "
+                           "an inventing mutator must return as many as it is asked for")
         return children
 
     @staticmethod

@@ -88,7 +88,13 @@ class Mutator(Component):
 
     A mutator never raises for one bad child: it returns a ``Child`` with ``program=None``
     and outcome NO_EDIT or EDIT_FAILED and a reason. Randomness comes only from ``rng``.
+
+    A mutator with ``invents = True`` writes programs without a parent (a language model
+    sampling from nothing, draws from a dataset): the engine then calls ``invent`` for
+    every batch, evaluates no seed program and starts from an empty archive.
     """
+
+    invents: ClassVar[bool] = False
 
     def __init__(self, config: PluginConfig | None = None, context: MutationContext | None = None) -> None:
         super().__init__(config)
@@ -102,6 +108,11 @@ class Mutator(Component):
     @abstractmethod
     def mutate(self, parents: Sequence[Parent], rng: np.random.Generator) -> list[Child]:
         """Return exactly ``len(parents)`` children."""
+
+    def invent(self, n: int, rng: np.random.Generator) -> list[Child]:
+        """Return exactly ``n`` children with no parent (``parent_id=None``); only mutators
+        with ``invents = True`` implement it."""
+        raise NotImplementedError(f"mutator {self.name!r} needs parents; it does not invent programs")
 
     def close(self) -> None:
         """Release models, connections or processes."""

@@ -71,6 +71,10 @@ class Backend(ABC):
     """
 
     supports_chat: bool = False
+    start_text: str = ""
+    """The text a training document starts with, put before a prompt that starts a program
+    from nothing (an elm-trained model: its end-of-text token; a server: nothing, it adds
+    its own start)."""
 
     @abstractmethod
     def generate(self, prompts: Sequence[str], params: SamplingParams, seed: int | None = None) -> list[Completion]:

@@ -77,6 +77,16 @@ class EditConfig(LLMConfig):
         "auto", description="auto: the domain's instruction if it has one, else the sampled commit message")
 
 
+class SampleConfig(LLMConfig):
+    model: str = Field("", description="the model that writes programs: a model directory made by `elm train` "
+                                       "on `elm dataset programs`, a hub id, or the server's model name")
+    max_new_tokens: int = Field(1024, ge=1, le=32768, description="longest program in tokens (an elm-trained "
+                                                                   "model also stops at its own limit)")
+    prefix: str = Field("", description="text every program starts with; the model writes the rest")
+    start_text: str | None = Field(None, description="text put before the prefix; default: the model's "
+                                                     "start-of-document token (hf), nothing (openai)")
+
+
 def make_backend(config: LLMConfig) -> Backend:
     """Build (and for hf, load) the backend the config asks for; LLMError if impossible."""
     if config.backend_kind == "openai":

@@ -135,6 +135,7 @@ class TransformersBackend(Backend):
         self.context_length = int(getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
                                   or getattr(cfg, "n_ctx", None) or 2048)
         self.supports_chat = bool(getattr(self.tokenizer, "chat_template", None))
+        self.start_text = self.tokenizer.bos_token or self.tokenizer.eos_token or ""
         # set by elm's trainer: the model never wrote longer completions, so longer ones are rambling
         self.model_max_new_tokens = getattr(self.model.generation_config, "max_new_tokens", None)
         self._torch = torch

@@ -18,7 +18,7 @@ import numpy as np
 
 from elmcore import Child, MutationContext, Mutator, Outcome, Parent, PluginConfig
 from elm_llm.backend import Backend, Completion, LLMError, SamplingParams
-from elm_llm.config import DiffConfig, EditConfig, LLMConfig, PromptConfig, make_backend
+from elm_llm.config import DiffConfig, EditConfig, LLMConfig, PromptConfig, SampleConfig, make_backend
 from elmcore.children import unified_diff
 from elm_llm.diffs import DiffApplyError, apply_hunks, parse_hunks
 from elm_llm.programs import assemble_child, syntax_problem
@@ -219,3 +219,45 @@ class EditMutator(LLMMutator):
         if problem is not None:
             raise EditRejected(Outcome.EDIT_FAILED, f"the code block does not parse: {problem}")
         return assemble_child(program, code)
+
+
+class SampleMutator(LLMMutator):
+    """A language model writes whole programs from nothing: the Stage-2 inventor. Every
+    program is the prefix (empty by default) and the model's continuation of it, sampled
+    after the model's start-of-document text; it has no parent and no diff."""
+
+    name = "sample"
+    description = "LLM sampling: a model trained on programs (elm train) writes whole programs, no parent"
+    Config = SampleConfig
+    invents = True
+
+    def prompt_text(self) -> str:
+        config: SampleConfig = self.config  # type: ignore[assignment]
+        start = self.backend.start_text if config.start_text is None else config.start_text
+        return start + config.prefix
+
+    def invent(self, n: int, rng: np.random.Generator) -> list[Child]:
+        if n <= 0:
+            return []
+        prompt = self.prompt_text()
+        seed = int(rng.integers(0, 2**31 - 1))
+        backend = self.backend
+        completions = backend.generate([prompt] * n, self.sampling(), seed)
+        meta = {"backend": backend.describe(), "seed": seed}
+        nothing = Parent(id=None, program="")
+        request = Request(message="", prompt=prompt, shown=prompt)
+        children = [self._child(nothing, request, c, meta) for c in completions]
+        for child in children:
+            child.message = child.diff = None  # an invention: no commit message, no parent to differ from
+        return children
+
+    def mutate(self, parents: Sequence[Parent], rng: np.random.Generator) -> list[Child]:
+        """One invented program per parent; the parents are not read."""
+        return self.invent(len(parents), rng)
+
+    def build_request(self, parent: Parent, message: str) -> Request:
+        prompt = self.prompt_text()
+        return Request(message="", prompt=prompt, shown=prompt)
+
+    def apply(self, program: str, completion: str, request: Request) -> str:
+        return self.config.prefix + completion  # type: ignore[attr-defined]

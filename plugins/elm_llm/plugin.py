@@ -1,11 +1,11 @@
-"""elm plugin entry point: registers the LLM mutators diff, prompt and edit."""
+"""elm plugin entry point: registers the LLM mutators diff, prompt, edit and sample."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from elmcore import hookimpl
-from elm_llm.mutators import DiffMutator, EditMutator, PromptMutator
+from elm_llm.mutators import DiffMutator, EditMutator, PromptMutator, SampleMutator
 
 
 @hookimpl
@@ -13,3 +13,4 @@ def elm_register_mutators(register: Callable[[type], None]) -> None:
     register(DiffMutator)
     register(PromptMutator)
     register(EditMutator)
+    register(SampleMutator)

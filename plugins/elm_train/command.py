@@ -1,5 +1,6 @@
-"""``elm dataset diffs`` (run stores -> a diff-model dataset) and ``elm train`` (a dataset
--> a causal LM directory)."""
+"""``elm dataset diffs`` (run stores -> a diff-model dataset), ``elm dataset programs`` (run
+stores -> the Stage-2 dataset of elite programs) and ``elm train`` (a dataset -> a causal LM
+directory)."""
 
 from __future__ import annotations
 
@@ -58,6 +59,48 @@ def dataset_diffs(
     parents = len({r.parent for r in records})
     typer.echo(f"{out}: {len(train)} train and {len(test)} held-out records from {len(runs)} run(s), "
                f"{parents} distinct parents, {duplicates} duplicates dropped (filter {filter_})")
+
+
+@dataset_app.command("programs")
+def dataset_programs(
+    runs: Annotated[list[Path], typer.Argument(help="run directories made by `elm run` (one domain, one QD config)")],
+    out: Annotated[Path, typer.Option(help="dataset directory to create")],
+    threshold: Annotated[float, typer.Option(help="keep a program whose fitness is at least this fraction of the "
+                                                  "best in its niche across the runs (the paper: 0.5 and 0.8)")] = 0.5,
+    holdout: Annotated[float, typer.Option(help="fraction of programs held out for evaluation")] = 0.05,
+    exclude_seed: Annotated[Optional[list[str]], typer.Option(
+        help="leave out the runs started from this seed program (repeatable or comma-separated), e.g. radial")
+    ] = None,
+) -> None:
+    """Every program that ever entered a map of the runs, kept when it is within the
+    threshold of its niche's best: the Stage-2 dataset a model learns to write programs from."""
+    from elm_train.programs import program_records, split_programs
+
+    if not 0 <= holdout < 1:
+        _fail(f"--holdout {holdout}: must be at least 0 and below 1")
+    excluded = [s for value in exclude_seed or [] for s in value.split(",") if s.strip()]
+    try:
+        check_new_dir(out)
+        records, infos, shared = program_records(runs, threshold, excluded)
+        if not records:
+            used = [i for i in infos if not i.excluded]
+            why = ("every run was excluded by --exclude-seed" if not used else
+                   f"the runs hold {sum(i.entered for i in used)} programs that entered a map")
+            _fail(f"no programs to export from {', '.join(map(str, runs))} ({why}); nothing was written")
+        train, test = split_programs(records, holdout)
+        write_dataset(out, "programs", {"train": train, "test": test}, {
+            "runs": [str(r) for r in runs], "threshold": threshold, "holdout": holdout,
+            "exclude_seed": excluded, "domain": shared["domain"], "qd": shared["qd"],
+            "per_run": {i.path: {"seed": i.seed, "entered": i.entered, "kept": i.kept, "excluded": i.excluded}
+                        for i in infos},
+            "niches": len({r.niche for r in records})})
+    except (ExportError, DatasetError) as exc:
+        _fail(str(exc))
+    left_out = [i.path for i in infos if i.excluded]
+    typer.echo(f"{out}: {len(train)} train and {len(test)} held-out programs from {len(infos) - len(left_out)} "
+               f"run(s) ({sum(i.entered for i in infos if not i.excluded)} entered a map; threshold {threshold:g} "
+               f"of the niche's best, duplicates dropped), {len({r.niche for r in records})} niches"
+               + (f"; {len(left_out)} run(s) excluded by seed" if left_out else ""))
 
 
 class _TrainPrinter:

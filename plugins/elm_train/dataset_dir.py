@@ -23,21 +23,28 @@ class DatasetError(ValueError):
     """A dataset directory that cannot be written or read; the message says what to do."""
 
 
-_VALUE_TYPES = {"str": "string", "int": "int64", "bool": "bool", "float | None": "float64"}
+_VALUE_TYPES = {"str": "string", "int": "int64", "bool": "bool", "float": "float64", "float | None": "float64"}
 
 
 def _features(kind: str):
     """The columns of a dataset kind: the fields of its record type."""
     from dataclasses import fields
 
-    from datasets import Features, Value
+    from datasets import Features, Sequence, Value
 
+    from elm_train.programs import ProgramRecord
     from elm_train.records import DiffRecord
 
-    record_types = {"diffs": DiffRecord}
+    record_types = {"diffs": DiffRecord, "programs": ProgramRecord}
     if kind not in record_types:
         raise DatasetError(f"unknown dataset kind {kind!r}")
-    return Features({f.name: Value(_VALUE_TYPES[str(f.type)]) for f in fields(record_types[kind])})
+
+    def feature(type_name: str):
+        if type_name == "list[float]":
+            return Sequence(Value("float64"))
+        return Value(_VALUE_TYPES[type_name])
+
+    return Features({f.name: feature(str(f.type)) for f in fields(record_types[kind])})
 
 
 def check_new_dir(out: Path) -> None:
@@ -86,7 +93,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
     manifest = path / MANIFEST
     if not manifest.is_file():
         raise DatasetError(f"{path} is not a dataset directory (no {MANIFEST}); make one with "
-                           "`elm dataset diffs RUN_DIR --out DIR`")
+                           "`elm dataset diffs RUN_DIR --out DIR` or `elm dataset programs RUN_DIR --out DIR`")
     try:
         data = json.loads(manifest.read_text())
     except (OSError, ValueError) as exc:

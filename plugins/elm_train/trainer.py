@@ -445,7 +445,8 @@ class Trainer:
             "args": self.args.model_dump(),
             "data": {"path": str(self.data), "kind": manifest.get("kind"), "rows": manifest.get("rows"),
                      "runs": manifest.get("runs"), "filter": manifest.get("filter"),
-                     "fingerprint": data_fingerprint(self.data)},
+                     "threshold": manifest.get("threshold"), "domain": manifest.get("domain"),
+                     "qd": manifest.get("qd"), "fingerprint": data_fingerprint(self.data)},
             "examples": {"train": len(self.train_examples), "too_long": self.too_long,
                          "held_out_evaluated": len(self.test_examples)},
             "model": {"type": self.model.config.model_type, "parameters": self.parameters,
@@ -461,7 +462,9 @@ class Trainer:
         self.model.generation_config.pad_token_id = self.tokenizer.pad_token_id
         self.model.generation_config.eos_token_id = self.tokenizer.eos_token_id
         lengths = [len(e.ids) - e.prompt_tokens for e in self.train_examples]
-        self.model.generation_config.max_new_tokens = int(min(2 * np.percentile(lengths, 99), self.args.context // 2))
+        prompts = [e.prompt_tokens for e in self.train_examples]
+        room = self.args.context - int(np.median(prompts))  # what a typical prompt leaves of the context
+        self.model.generation_config.max_new_tokens = int(min(2 * np.percentile(lengths, 99), room))
         self.model.save_pretrained(self.out)
         self.tokenizer.save_pretrained(self.out)
         (self.out / RECIPE).write_text(json.dumps(recipe, indent=2) + "\n")

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from elmcore import Child
 from elmcore.config import build_config
 from elmcore.engine import Engine, RunError
 from elmcore.plugins import PluginManager
@@ -85,6 +86,39 @@ def test_invalid_seed_is_a_clear_error(pm, tmp_path):
     engine.domain.seed_programs = lambda: ["def value():\n    return 'text'\n"]
     with pytest.raises(RunError, match="no seed program of domain 'number' is valid"):
         engine.run()
+
+
+def inventing_config(pm, **run):
+    overrides = [f"run.{k}={v}" for k, v in {"evals": 120, "batch_size": 16, **run}.items()]
+    return build_config(pm, shortcuts={"domain.name": "number", "mutator.name": "guess"}, overrides=overrides)
+
+
+def test_an_inventing_mutator_fills_a_fresh_map_without_seeds(pm, tmp_path):
+    engine = Engine.start(tmp_path / "r", inventing_config(pm), pm)
+    stats = engine.run()
+    store = engine.store
+    candidates = list(store.iter_candidates())
+    assert len(candidates) == 120
+    assert {c.operator for c in candidates} == {"guess"}  # no seed program was evaluated
+    assert all(c.parent_id is None for c in candidates)
+    assert store.outcome_counts() == {"valid": 90, "invalid": 30}  # every 4th is not a number
+    assert stats.filled == len({c.niche for c in candidates if c.outcome == "valid"})
+    engine.close()
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+def test_an_inventing_run_resumes_as_if_never_stopped(pm, tmp_path, overlap):
+    Engine.start(tmp_path / "whole", inventing_config(pm, overlap=overlap), pm).run()
+    Engine.start(tmp_path / "part", inventing_config(pm, evals=48, overlap=overlap), pm).run()
+    Engine.resume(tmp_path / "part", pm, evals=120).run()
+    assert rows(tmp_path / "part") == rows(tmp_path / "whole")
+
+
+def test_a_first_batch_of_inventions_that_all_fail_is_not_an_error(pm, tmp_path):
+    engine = Engine.start(tmp_path / "r", inventing_config(pm, evals=32), pm)
+    engine.mutator.invent = lambda n, rng: [Child("def value():\n    return None\n", None, "guess")] * n
+    stats = engine.run()
+    assert stats.filled == 0 and engine.store.count() == 32
 
 
 def test_existing_run_directory_is_not_overwritten(pm, tmp_path):

@@ -62,6 +62,21 @@ class ShiftMutator(Mutator):
         return children
 
 
+class GuessMutator(Mutator):
+    """Invents programs without a parent: a random value; every 4th program is not a number."""
+
+    name = "guess"
+    invents = True
+
+    def invent(self, n, rng):
+        values = rng.integers(-15, 16, size=n)
+        return [Child(f"def value():\n    return {'None' if k % 4 == 3 else int(v)}\n", None, self.name)
+                for k, v in enumerate(values)]
+
+    def mutate(self, parents, rng):
+        return self.invent(len(parents), rng)
+
+
 class ToyPlugin:
     @hookimpl
     def elm_register_domains(self, register):
@@ -70,6 +85,7 @@ class ToyPlugin:
     @hookimpl
     def elm_register_mutators(self, register):
         register(ShiftMutator)
+        register(GuessMutator)
 
 
 toy_plugin = ToyPlugin()
