@@ -29,7 +29,7 @@ from elmcore.sandbox import load_callable, run_in_sandbox
 
 ISOLATION_TIMER = """
 import time
-from elmcore.namespaces import isolate_worker
+from elmcore.sandbox.namespaces import isolate_worker
 t = time.perf_counter(); iso = isolate_worker(); t = time.perf_counter() - t
 print(f"{t * 1e3:.2f} ms ({iso.describe()})")
 """
