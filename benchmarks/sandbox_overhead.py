@@ -23,9 +23,9 @@ import sys
 import time
 
 from elmcore import sandbox
-from elmcore.evaluation import WorkerPool
 from elmcore.plugins import get_plugin_manager
 from elmcore.sandbox import load_callable, run_in_sandbox
+from elmcore.workers import WorkerPool
 
 ISOLATION_TIMER = """
 import time

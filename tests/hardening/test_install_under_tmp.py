@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from elmcore.evaluation import WorkerCrashed, WorkerPool
+from elmcore.workers import WorkerCrashed, WorkerPool
 
 DOMAIN = textwrap.dedent('''
     from pathlib import Path

@@ -21,9 +21,9 @@ import pytest
 
 from elmcore import sandbox
 from elmcore.sandbox import landlock, libc, namespaces, privileges, seccomp
-from elmcore.evaluation import WorkerPool
 from elmcore.sandbox import run_in_sandbox
 from elmcore.types import SandboxSpec
+from elmcore.workers import WorkerPool
 from conftest import processes_of
 from leaky_domain import CrashingDomain, LeakyDomain
 
@@ -339,7 +339,7 @@ def test_worker_is_recycled_when_its_memory_grows():
 ENGINE = """
 import sys
 from elm_parity.domain import ParityDomain
-from elmcore.evaluation import WorkerPool
+from elmcore.workers import WorkerPool
 with WorkerPool(ParityDomain, {}, workers=1) as pool:
     print(pool.worker_pids()[0], flush=True)
     pool.evaluate([sys.argv[1]])
