@@ -23,13 +23,13 @@ import sys
 import time
 
 from elmcore import sandbox
-from elmcore.evaluation import WorkerPool
 from elmcore.plugins import get_plugin_manager
 from elmcore.sandbox import load_callable, run_in_sandbox
+from elmcore.workers import WorkerPool
 
 ISOLATION_TIMER = """
 import time
-from elmcore.namespaces import isolate_worker
+from elmcore.sandbox.namespaces import isolate_worker
 t = time.perf_counter(); iso = isolate_worker(); t = time.perf_counter() - t
 print(f"{t * 1e3:.2f} ms ({iso.describe()})")
 """

@@ -14,9 +14,9 @@ import typer
 
 from elmcore.config import ConfigError, build_config
 from elmcore.engine import Engine, Progress, RunError
-from elmcore.evaluation import WorkerCrashed
 from elmcore.plugins import KIND_LABELS, PluginError, get_plugin_manager
 from elmcore.store import RunStore, StoreError
+from elmcore.workers import WorkerCrashed
 
 app = typer.Typer(name="elm", help="Evolution through Large Models: evolve Python programs with LLM mutation "
                   "operators and quality-diversity search.", no_args_is_help=True, add_completion=False,

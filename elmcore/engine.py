@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 
 from elmcore.config import ConfigError, component_options, dump_yaml, resolve
-from elmcore.evaluation import WorkerPool
 from elmcore.interfaces import Domain, Mutator, QDAlgorithm
 from elmcore.plugins import PluginManager
 from elmcore.store import CandidateRecord, RunStore, StoreError
 from elmcore.types import ArchiveStats, Child, Evaluation, Outcome, Parent
+from elmcore.workers import WorkerPool
 
 CONFIG_FILE = "config.yaml"
 

@@ -10,8 +10,8 @@ import numpy as np
 import typer
 
 from elmcore.config import ConfigError, build_config, component_options
-from elmcore.evaluation import WorkerCrashed, WorkerPool
 from elmcore.plugins import PluginError, get_plugin_manager
+from elmcore.workers import WorkerCrashed, WorkerPool
 from elm_compare.counting import CompareError, VerdictCache, count_successes
 from elm_compare.options import (
     DEFAULT_BATCH_SIZE,

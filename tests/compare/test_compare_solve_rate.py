@@ -13,7 +13,7 @@ from elm_compare.counting import VerdictCache, count_successes
 from elm_gp.mutator import GPConfig, GPMutator
 from elm_parity.domain import ParityDomain, QuadraticDomain
 from elmcore import Outcome
-from elmcore.evaluation import evaluate_programs
+from elmcore.workers import evaluate_programs
 
 
 def solve_rate(domain: ParityDomain | QuadraticDomain, trials: int, seed: int = 0) -> tuple[float, dict[str, int]]:

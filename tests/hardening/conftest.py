@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from elmcore.privileges import sandbox_uid
+from elmcore.sandbox.privileges import sandbox_uid
 from elmcore.store import RunStore
 
 WORLD_WRITABLE_CANDIDATES = ("/run/lock", "/var/lock", "/var/tmp", "/tmp")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from elmcore.evaluation import WorkerPool
+from elmcore.workers import WorkerPool
 from hostile_domains import QuickParity
 from hostile_programs import PARITY_OK
 

@@ -14,8 +14,8 @@ import re
 
 import pytest
 
-from elmcore.evaluation import WorkerPool, evaluate_programs
 from elmcore.sandbox import confinement
+from elmcore.workers import WorkerPool, evaluate_programs
 from hostile_domains import QUICK_SODARACE_CONFIG, QuickParity, QuickSodarace
 from hostile_programs import ALL_PROGRAMS, PARITY_OK, PARITY_PROGRAMS, Hostile
 

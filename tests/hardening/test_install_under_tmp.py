@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from elmcore.evaluation import WorkerCrashed, WorkerPool
+from elmcore.workers import WorkerCrashed, WorkerPool
 
 DOMAIN = textwrap.dedent('''
     from pathlib import Path
@@ -69,7 +69,7 @@ def test_paths_in_use_survives_odd_modules(monkeypatch):
     """Modules may answer __path__ with objects of their own (torch._classes does)."""
     import types
 
-    from elmcore import namespaces
+    from elmcore.sandbox import namespaces
 
     class Odd(types.ModuleType):
         def __getattr__(self, name):

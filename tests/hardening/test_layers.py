@@ -19,10 +19,11 @@ import time
 
 import pytest
 
-from elmcore import landlock, namespaces, privileges, sandbox, seccomp
-from elmcore.evaluation import WorkerPool
+from elmcore import sandbox
+from elmcore.sandbox import landlock, libc, namespaces, privileges, seccomp
 from elmcore.sandbox import run_in_sandbox
 from elmcore.types import SandboxSpec
+from elmcore.workers import WorkerPool
 from conftest import processes_of
 from leaky_domain import CrashingDomain, LeakyDomain
 
@@ -228,7 +229,7 @@ def test_each_forking_process_has_its_own_sandbox_uid():
 
 def test_programs_can_import_the_standard_modules():
     """As root the sandbox uid may not read the installation: the forker imports them."""
-    from elmcore.forker import STANDARD_MODULES
+    from elmcore.sandbox.forker import STANDARD_MODULES
 
     result = run_in_sandbox(f"import {', '.join(STANDARD_MODULES)}\ndef value():\n    return math.gcd(12, 18)", SPEC)
     assert result.ok and result.output == 6, result.reason
@@ -289,9 +290,8 @@ def refuse_system_call(nr: int) -> None:
                (seccomp.RET_K, 0, 0, seccomp.RET_EPERM), (seccomp.RET_K, 0, 0, seccomp.RET_ALLOW)]
     code = ctypes.create_string_buffer(b"".join(struct.pack("<HBBI", *i) for i in program))
     fprog = seccomp._SockFprog(len(program), ctypes.addressof(code))
-    libc = ctypes.CDLL(None, use_errno=True)
-    assert libc.prctl(seccomp.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
-    assert libc.prctl(seccomp.PR_SET_SECCOMP, seccomp.SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0
+    libc.no_new_privs()
+    assert libc.libc.prctl(libc.PR_SET_SECCOMP, seccomp.SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0
 
 
 @pytest.mark.skipif(not seccomp.available(), reason="seccomp filter needs x86-64 Linux")
@@ -339,7 +339,7 @@ def test_worker_is_recycled_when_its_memory_grows():
 ENGINE = """
 import sys
 from elm_parity.domain import ParityDomain
-from elmcore.evaluation import WorkerPool
+from elmcore.workers import WorkerPool
 with WorkerPool(ParityDomain, {}, workers=1) as pool:
     print(pool.worker_pids()[0], flush=True)
     pool.evaluate([sys.argv[1]])

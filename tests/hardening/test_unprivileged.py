@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import processes_of
-from elmcore import namespaces
+from elmcore.sandbox import namespaces
 from hostile_programs import PARITY_PROGRAMS
 
 USER = 4242

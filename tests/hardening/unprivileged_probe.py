@@ -12,7 +12,7 @@ import string
 import sys
 import warnings
 
-from elmcore.evaluation import WorkerPool
+from elmcore.workers import WorkerPool
 from hostile_domains import QuickParity
 from hostile_programs import PARITY_PROGRAMS
 

@@ -10,8 +10,8 @@ import typer
 from typer.testing import CliRunner
 
 from elmcore import MutationContext, Outcome, Parent, hookimpl, hookspecs
-from elmcore.evaluation import evaluate_programs
 from elmcore.plugins import PluginManager
+from elmcore.workers import evaluate_programs
 from declared_hooks import declared_hooks
 from meta_components import AnswerDomain, AppendLineMutator, BestProgramLearner, SingleNicheArchive
 

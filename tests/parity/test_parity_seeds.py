@@ -10,7 +10,7 @@ import pytest
 from elm_parity.domain import ParityDomain, QuadraticDomain
 from elm_seeds import list_seeds, read_seed
 from elmcore import Outcome
-from elmcore.evaluation import evaluate_programs
+from elmcore.workers import evaluate_programs
 
 
 def parity_with_bugs(bugs: int) -> str:

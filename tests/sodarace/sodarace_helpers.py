@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from elmcore.evaluation import evaluate_programs
 from elmcore.sandbox import run_in_sandbox
 from elmcore.types import Evaluation
+from elmcore.workers import evaluate_programs
 from elm_sodarace.config import SodaraceConfig
 from elm_sodarace.domain import SodaraceDomain
 from elm_sodarace.physics_params import PhysicsParams

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from elm_seeds import read_seed
-from elmcore.evaluation import WorkerPool
 from elmcore.types import Outcome
+from elmcore.workers import WorkerPool
 from elm_sodarace.physics_params import PhysicsParams
 from elm_sodarace.simulation import explosion_reason, place_on_terrain, simulate
 from elm_sodarace.terrains import make_terrain

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from elmcore import Outcome
-from elmcore.evaluation import evaluate_programs
+from elmcore.workers import evaluate_programs
 from elm_example_plugin.curve_shape import program_size, turning_points
 from elm_example_plugin.domain import CurveConfig, CurveDomain
 from elm_example_plugin.samples import SAMPLE_COUNT, SAMPLE_XS

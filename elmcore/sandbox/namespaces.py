@@ -7,7 +7,7 @@ sees and that the worker wipes after each program. System V / POSIX IPC objects 
 a private IPC namespace whose limits are set to zero. Root does this directly; another
 user does it inside a new user namespace when the kernel allows unprivileged ones.
 Anything that cannot be done is reported in ``Isolation.missing``, never raised: the
-per-program limits (elmcore.confinement) still apply.
+per-program limits (elmcore.sandbox.forker) still apply.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from elmcore.libc import check, libc
+from elmcore.sandbox.libc import check, libc
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000

@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from elmcore import landlock, namespaces, privileges, seccomp
+from elmcore.sandbox import landlock, namespaces, privileges, seccomp
 
 # Imported by every forker before its first fork: the sandbox uid may be unable to read
 # the Python installation (e.g. under /root), so a program can import only what its

@@ -1,20 +1,21 @@
 """Runs untrusted program text in a confined child process under limits.
 
-The caller (an evaluation worker, never the engine) asks its forker (``elmcore.forker``:
-a small process started by exec with a minimal environment, so no secret of the engine
-is in its memory) for a child per program. The child gets its own process group and
-scratch directory, resource limits (CPU seconds, address space, file size, open files,
-no processes, no core dumps), stdout/stderr sent to /dev/null, and is confined in layers:
-an unprivileged uid of its own when the caller is root (no capabilities otherwise),
-Landlock (writes only in its scratch directory, no TCP, no signals out), a seccomp filter
-(no processes, sockets, signals or scheduling changes to others, namespaces, mounts, IPC
-objects, terminal control), and — in evaluation workers — private network, mount, IPC
-and PID namespaces (elmcore.namespaces). The child reads the program from a pipe,
-executes it into a fresh namespace, calls the domain's harness on that namespace and
-writes the harness output as JSON into a pipe that this process reads. This process
-enforces a wall-clock timeout and caps the bytes it reads; the forker kills the child's
-process group, reaps it and removes what it wrote; this process parses the JSON. Every
-failure becomes a ``SandboxResult`` with ``ok=False`` and a reason; nothing raises.
+The caller (an evaluation worker, never the engine) asks its forker
+(``elmcore.sandbox.forker``: a small process started by exec with a minimal environment,
+so no secret of the engine is in its memory) for a child per program. The child gets its
+own process group and scratch directory, resource limits (CPU seconds, address space,
+file size, open files, no processes, no core dumps), stdout/stderr sent to /dev/null, and
+is confined in layers: an unprivileged uid of its own when the caller is root (no
+capabilities otherwise), Landlock (writes only in its scratch directory, no TCP, no
+signals out), a seccomp filter (no processes, sockets, signals or scheduling changes to
+others, namespaces, mounts, IPC objects, terminal control), and — in evaluation workers —
+private network, mount, IPC and PID namespaces (elmcore.sandbox.namespaces). The child
+reads the program from a pipe, executes it into a fresh namespace, calls the domain's
+harness on that namespace and writes the harness output as JSON into a pipe that this
+process reads. This process enforces a wall-clock timeout and caps the bytes it reads;
+the forker kills the child's process group, reaps it and removes what it wrote; this
+process parses the JSON. Every failure becomes a ``SandboxResult`` with ``ok=False`` and
+a reason; nothing raises.
 
 What this promises and what it does not is written down in docs/sandbox.md.
 """
@@ -33,9 +34,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from elmcore import forker as _forker_module
-from elmcore import landlock, namespaces, privileges, seccomp
-from elmcore.forker import load_callable  # noqa: F401 - part of this module's interface
+from elmcore.sandbox import forker as _forker_module
+from elmcore.sandbox import landlock, namespaces, privileges, seccomp
+from elmcore.sandbox.forker import load_callable  # noqa: F401 - part of the package's interface
 from elmcore.types import Outcome, SandboxSpec
 
 # Sandbox children may not start threads: a BLAS thread pool inherited over fork would wait
@@ -43,6 +44,8 @@ from elmcore.types import Outcome, SandboxSpec
 SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 # the only variables of the caller's environment the forker gets (locale, libraries)
 FORKER_KEEPS = ("LANG", "LC_ALL", "LC_CTYPE", "LD_LIBRARY_PATH", "TZ")
+# what the forker's interpreter runs: its loop on the control socket passed as argv[1]
+FORKER_MAIN = "import sys\nfrom elmcore.sandbox.forker import main\nmain(int(sys.argv[1]))"
 
 
 @dataclass
@@ -156,9 +159,8 @@ class _ForkerClient:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", "import sys\nfrom elmcore.forker import main\nmain(int(sys.argv[1]))",
-                 str(theirs.fileno())], env=forker_environment(sys_path), pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, cwd="/")
+                [sys.executable, "-c", FORKER_MAIN, str(theirs.fileno())], env=forker_environment(sys_path),
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, cwd="/")
         except OSError as exc:
             ours.close()
             raise ForkerFailed(f"could not start the forker: {exc}") from exc

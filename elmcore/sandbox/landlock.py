@@ -12,7 +12,7 @@ from __future__ import annotations
 import ctypes
 import os
 
-from elmcore.libc import PR_SET_NO_NEW_PRIVS, error, libc, ulongs
+from elmcore.sandbox.libc import error, libc, no_new_privs
 
 SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446  # the same on every architecture
 CREATE_RULESET_VERSION = 1
@@ -51,7 +51,6 @@ class _PathBeneathAttr(ctypes.Structure):
 
 
 _ABI: list[int] = []
-_NO_NEW_PRIVS_ARGS = ulongs(1, 0, 0, 0)
 
 
 def abi() -> int:
@@ -101,8 +100,7 @@ def create_ruleset(writable_dir: str) -> int:
 
 def enforce(ruleset: int) -> None:
     """Confine the calling process (and its future children) by ``ruleset``, for good."""
-    if libc.prctl(PR_SET_NO_NEW_PRIVS, *_NO_NEW_PRIVS_ARGS) != 0:
-        raise error("prctl(PR_SET_NO_NEW_PRIVS)")
+    no_new_privs()
     if libc.syscall(SYS_RESTRICT_SELF, ruleset, 0) != 0:
         raise error("landlock_restrict_self")
 

@@ -20,7 +20,8 @@ import platform
 import struct
 from typing import Any
 
-from elmcore.libc import PR_GET_SECCOMP, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, error, libc, prctl, ulongs
+from elmcore.sandbox.libc import (PR_GET_SECCOMP, PR_SET_DUMPABLE, PR_SET_PDEATHSIG, PR_SET_SECCOMP, error, libc,
+                                  no_new_privs, prctl)
 
 AUDIT_ARCH_X86_64 = 0xC000003E
 X32_SYSCALL_BIT = 0x40000000
@@ -39,8 +40,8 @@ OWN_PID_CALLS = {"sched_setparam": 142, "sched_setscheduler": 144, "sched_setaff
 # calls allowed only as (PRIO_PROCESS / IOPRIO_WHO_PROCESS, 0 or the caller's pid)
 WHICH_WHO_CALLS = {"setpriority": (141, 0), "ioprio_set": (251, 1)}
 PRCTL = 157
-DENIED_PRCTL = {"PR_SET_PDEATHSIG": 1, "PR_SET_DUMPABLE": 4, "PR_SET_CHILD_SUBREAPER": 36,
-                "PR_SET_PTRACER": 0x59616D61}
+DENIED_PRCTL = {"PR_SET_PDEATHSIG": PR_SET_PDEATHSIG, "PR_SET_DUMPABLE": PR_SET_DUMPABLE,
+                "PR_SET_CHILD_SUBREAPER": 36, "PR_SET_PTRACER": 0x59616D61}
 FCNTL = 72
 DENIED_FCNTL = {"F_SETOWN": 8, "F_SETSIG": 10, "F_SETOWN_EX": 15}
 IOCTL = 16
@@ -172,8 +173,8 @@ class PreparedFilter:
         self._minus_words = [8 * n + 4 for n, (_, _, _, k) in enumerate(program)
                              if k == (-self._PLACEHOLDER) & 0xFFFFFFFF]
         self._fprog = _SockFprog(len(program), ctypes.addressof(self._buffer))
-        self._args = (ulongs(1, 0, 0, 0), (ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(self._fprog),
-                                            ctypes.c_ulong(0), ctypes.c_ulong(0)))
+        self._args = (ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(self._fprog), ctypes.c_ulong(0),
+                      ctypes.c_ulong(0))
 
     def install(self, own_pid: int) -> None:
         """Install on the calling process for good; raises OSError if it cannot."""
@@ -181,10 +182,8 @@ class PreparedFilter:
             struct.pack_into("<I", self._buffer, offset, own_pid)
         for offset in self._minus_words:
             struct.pack_into("<I", self._buffer, offset, (-own_pid) & 0xFFFFFFFF)
-        no_new_privs, set_filter = self._args
-        if libc.prctl(PR_SET_NO_NEW_PRIVS, *no_new_privs) != 0:
-            raise error("prctl(PR_SET_NO_NEW_PRIVS)")
-        if libc.prctl(PR_SET_SECCOMP, *set_filter) != 0:
+        no_new_privs()
+        if libc.prctl(PR_SET_SECCOMP, *self._args) != 0:
             raise error("prctl(PR_SET_SECCOMP)")
 
 

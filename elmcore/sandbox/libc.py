@@ -41,3 +41,13 @@ def check(result: int, what: str) -> None:
     """Raise ``error(what)`` unless the call returned 0."""
     if result != 0:
         raise error(what)
+
+
+_NO_NEW_PRIVS_ARGS = ulongs(1, 0, 0, 0)  # made once: a forked child allocates nothing to set it
+
+
+def no_new_privs() -> None:
+    """Set the calling process's no_new_privs bit, which Landlock and seccomp require;
+    raises OSError if it cannot."""
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, *_NO_NEW_PRIVS_ARGS) != 0:
+        raise error("prctl(PR_SET_NO_NEW_PRIVS)")

@@ -22,9 +22,9 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from elmcore.interfaces import Domain
-from elmcore.privileges import die_with_parent, hide_from_same_user
 from elmcore.sandbox import (SINGLE_THREADED, Confinement, confinement, isolate_worker, prepare,
                              run_in_sandbox, start_forker)
+from elmcore.sandbox.privileges import die_with_parent, hide_from_same_user
 from elmcore.types import Evaluation, Outcome
 
 

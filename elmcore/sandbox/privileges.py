@@ -13,7 +13,7 @@ import ctypes
 import os
 import signal
 
-from elmcore.libc import PR_GET_DUMPABLE, PR_SET_DUMPABLE, PR_SET_PDEATHSIG, check, libc, prctl
+from elmcore.sandbox.libc import PR_GET_DUMPABLE, PR_SET_DUMPABLE, PR_SET_PDEATHSIG, check, libc, prctl
 
 SANDBOX_UID_BASE = 2_000_000_000  # far above account uids and the usual subordinate-uid ranges
 CAPABILITY_VERSION_3 = 0x20080522
