@@ -99,7 +99,7 @@ def run_completions(resolved: dict[str, Any], pm: Any, specs: list[str], n: int,
                     quiet: bool = False) -> list[dict[str, Any]]:
     """One row per program: its fitness, the best of ``n`` completions of its first half,
     and how many completions parsed, ran and were valid."""
-    from elmcore.evaluation import WorkerPool
+    from elmcore.workers import WorkerPool
 
     tasks = completion_tasks(specs, resolved, pm, per_dataset)
     mutator_cls = pm.get("mutator", resolved["mutator"]["name"])
