@@ -96,7 +96,7 @@ def sample_command(
     split: Annotated[str, typer.Option(help="with --from-dataset: train, test or all")] = "train",
     temperature: Annotated[Optional[float], typer.Option(help="sampling temperature (default 0.8)")] = None,
     top_p: Annotated[Optional[float], typer.Option(help="nucleus sampling (default 0.95)")] = None,
-    batch_size: Annotated[int, typer.Option(help="programs per batch of the run")] = 64,
+    batch_size: Annotated[int, typer.Option(help="programs per batch of the run")] = 128,
     workers: Annotated[Optional[int], typer.Option(help="evaluation worker processes")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda or cuda:N")] = None,

@@ -12,7 +12,7 @@ from tiny_models import build_tiny_model, teach_continuation
 from elmcore import MutationContext, Outcome, Parent
 from elmcore.plugins import get_plugin_manager
 from elm_llm.backend import LLMError
-from elm_llm.mutators import DiffMutator, EditMutator, PromptMutator
+from elm_llm.mutators import DiffMutator, EditMutator, PromptMutator, SampleMutator
 from elm_llm.prompts import diff_prompt
 
 SEARCH_REPLACE_FIX = """Two bugs:
@@ -188,7 +188,28 @@ def test_commit_messages_override_and_validation(parity_context):
         DiffMutator(DiffMutator.Config(commit_messages={"a": -1.0}), parity_context)
 
 
-def test_plugin_registers_the_three_mutators():
+def test_sample_mutator_invents_programs_from_the_prefix(fake_openai, parity_context):
+    body = "    return sum([b1, b2, b3, b4]) % 2\n"
+    replies = iter([Reply(body), Reply("    return (\n"), Reply("")])
+    fake_openai.responder = lambda path, payload: next(replies)
+    prefix = "def parity(b1, b2, b3, b4):\n"
+    mutator = served(SampleMutator, fake_openai, parity_context, prefix=prefix, concurrency=1)
+    assert SampleMutator.invents
+    good, broken, empty = mutator.invent(3, np.random.default_rng(0))
+    # a server adds its own start of document: the prompt is the prefix alone
+    assert [r[1]["prompt"] for r in fake_openai.requests] == [prefix] * 3
+    assert good.program == prefix + body and good.parent_id is None and good.outcome is None
+    assert good.prompt == prefix and good.completion == body and good.diff is None and good.message is None
+    assert broken.program is None and broken.outcome is Outcome.EDIT_FAILED and "does not parse" in broken.reason
+    assert empty.outcome is Outcome.NO_EDIT and empty.reason == "empty completion"
+
+
+def test_sample_mutator_needs_a_model():
+    with pytest.raises(ValueError, match="model is empty; pass --model"):
+        SampleMutator.Config()
+
+
+def test_plugin_registers_the_four_mutators():
     manager = get_plugin_manager()
-    assert {"diff", "prompt", "edit"} <= set(manager.names("mutator"))
+    assert {"diff", "prompt", "edit", "sample"} <= set(manager.names("mutator"))
     assert manager.get("mutator", "diff") is DiffMutator
