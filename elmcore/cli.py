@@ -119,13 +119,117 @@ def run(
 
 
 @app.command()
+def learn(
+    learner: Annotated[Optional[str], typer.Option(help="conditional learner, e.g. ppo (learner.name)")] = None,
+    model: Annotated[Optional[str], typer.Option(help="the model the learner starts from (learner.model)")] = None,
+    conditions: Annotated[Optional[str], typer.Option(
+        "--conditions", "--terrains", help="comma-separated conditions (Sodarace: terrains), drawn uniformly")] = None,
+    ten: Annotated[Optional[str], typer.Option(help="terrain embedding network: discrete or vision (learner.ten)")
+                   ] = None,
+    samples: Annotated[Optional[int], typer.Option(help="programs per iteration")] = None,
+    iterations: Annotated[Optional[int], typer.Option(help="learning iterations")] = None,
+    domain: Annotated[Optional[str], typer.Option(help="domain (default: the one that has these conditions)")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="evaluation worker processes per condition")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="random seed")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="config file with sections learn, domain, learner")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="override: SECTION.KEY=VALUE (repeatable)")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="run directory to create")] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
+) -> None:
+    """Train a conditional learner (Stage 3): it writes a program per condition, each is
+    evaluated under its condition, and it learns from the results."""
+    from elmcore.config import apply_override, load_file, parse_override, resolve_learning
+    from elmcore.learning import Learning, domains_with_conditions
+
+    pm = get_plugin_manager()
+    data: dict[str, Any] = load_file(config) if config else {}
+    for section in ("domain", "learner"):
+        if isinstance(data.get(section), str):
+            data[section] = {"name": data[section]}
+    shortcuts = {"learner.name": learner, "learner.model": model, "learner.ten": ten, "learn.samples": samples,
+                 "learn.iterations": iterations, "learn.workers": workers, "learn.seed": seed, "domain.name": domain,
+                 "learn.conditions": [c.strip() for c in conditions.split(",") if c.strip()] if conditions else None}
+    for dotted, value in shortcuts.items():
+        if value is not None:
+            apply_override(data, dotted.split("."), value)
+    for text in set_ or []:
+        path, value = parse_override(text)
+        apply_override(data, path, value)
+    data.setdefault("learner", {}).setdefault("name", "ppo")
+    wanted = (data.get("learn") or {}).get("conditions")
+    if not wanted:
+        _fail("give the conditions to learn for: --terrains left-wall,right-wall (or --conditions)")
+    if "name" not in (data.get("domain") or {}):
+        found = domains_with_conditions(pm, wanted)
+        if len(found) != 1:
+            _fail(f"no installed domain has the conditions {', '.join(wanted)}; pass --domain" if not found else
+                  f"domains {', '.join(found)} all have the conditions {', '.join(wanted)}; pass --domain")
+        data.setdefault("domain", {})["name"] = found[0]
+    resolved = resolve_learning(data, pm)
+    if out is None:
+        out = Path("runs") / f"learn-{resolved['learner']['name']}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    learning = Learning.start(out, resolved, pm)
+    if not quiet:
+        typer.echo(f"run directory: {out}", err=True)
+    drive_learning(learning, quiet)
+
+
+def drive_learning(learning: Any, quiet: bool) -> None:
+    """Run a learning run to its last iteration with a progress line, then print the summary."""
+    printer = _LearnPrinter(learning.iterations, quiet)
+    try:
+        stats = learning.run(printer)
+    except KeyboardInterrupt:
+        printer.stop()
+        _fail(f"interrupted; finished iterations are kept: continue with `elm resume {learning.run_dir}`")
+    finally:
+        printer.stop()
+    typer.echo(f"run {learning.run_dir}: {learning.store.next_batch()} iterations; " + _LearnPrinter.line(stats))
+    learning.close()
+
+
+class _LearnPrinter(_ProgressPrinter):
+    """Per iteration: mean/max reward per condition, KL to the starting model, % valid."""
+
+    @staticmethod
+    def line(stats: dict[str, Any]) -> str:  # type: ignore[override]
+        per = stats.get("conditions") or {}
+        rewards = " ".join(f"{c} {v['reward_mean']:.2f}/{v['reward_max']:.2f}" for c, v in sorted(per.items()))
+        return (f"reward mean/max {rewards} | KL {stats.get('kl', 0.0):.3f} | "
+                f"valid {stats.get('valid_pct', 0.0):.0f}%")
+
+    def __call__(self, p: Any) -> None:  # a LearnProgress
+        if self.quiet:
+            return
+        if self.bar is not None:
+            self.bar.update(self.task, completed=p.iteration, line=self.line(p.stats))
+        else:
+            typer.echo(f"[{p.iteration}/{p.iterations}] {self.line(p.stats)} ({p.seconds:.0f} s)", err=True)
+
+
+@app.command()
 def resume(
-    run_dir: Annotated[Path, typer.Argument(help="run directory made by `elm run`")],
+    run_dir: Annotated[Path, typer.Argument(help="run directory made by `elm run` or `elm learn`")],
     evals: Annotated[Optional[int], typer.Option(help="new total budget of candidates")] = None,
+    iterations: Annotated[Optional[int], typer.Option(help="learning runs: new number of iterations")] = None,
     workers: Annotated[Optional[int], typer.Option(help="evaluation worker processes")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Continue a run from its store (also one that was killed)."""
+    from elmcore.learning import Learning, is_learning_config
+
+    store = RunStore.open(run_dir, readonly=True)
+    try:
+        learning = is_learning_config(store.get_meta("config"))
+    finally:
+        store.close()
+    if learning:
+        if evals is not None:
+            _fail("a learning run counts --iterations, not --evals")
+        drive_learning(Learning.resume(run_dir, get_plugin_manager(), iterations=iterations, workers=workers), quiet)
+        return
+    if iterations is not None:
+        _fail("--iterations applies to learning runs (`elm learn`); a run of `elm run` takes --evals")
     engine = Engine.resume(run_dir, get_plugin_manager(), evals=evals, workers=workers)
     drive(engine, quiet)
 
@@ -142,6 +246,17 @@ def status(run_dir: Annotated[Path, typer.Argument(help="run directory")]) -> No
         values = config.get(section)
         return values.get(key) if isinstance(values, dict) else None
 
+    from elmcore.learning import is_learning_config
+
+    if is_learning_config(config):
+        typer.echo(f"{run_dir}: domain {setting('domain', 'name')}, learner {setting('learner', 'name')}, "
+                   f"conditions {', '.join(map(str, setting('learn', 'conditions') or []))}")
+        typer.echo(f"iterations {store.next_batch()} of {setting('learn', 'iterations')}; samples {store.count()}; "
+                   f"last: {_LearnPrinter.line(stats)}")
+        for condition, best in sorted(store.best_per_condition().items()):
+            typer.echo(f"  {condition}: best fitness {best.fitness:.4g} (candidate {best.id})")
+        typer.echo("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(store.outcome_counts().items())))
+        return
     typer.echo(f"{run_dir}: domain {setting('domain', 'name')}, mutator {setting('mutator', 'name')}, "
                f"qd {setting('qd', 'name')}")
     typer.echo(f"candidates {store.count()} of {setting('run', 'evals')}; "
@@ -178,7 +293,7 @@ def plugins(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] 
             typer.echo("    " + info.traceback.rstrip().replace("\n", "\n    "))
 
 
-BUILTIN_COMMANDS = ("run", "resume", "status", "plugins")
+BUILTIN_COMMANDS = ("run", "learn", "resume", "status", "plugins")
 
 
 def _add_plugin_commands() -> None:

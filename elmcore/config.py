@@ -144,6 +144,42 @@ def resolve(data: dict[str, Any], pm: PluginManager) -> dict[str, Any]:
     return resolved
 
 
+class LearnSection(BaseModel):
+    """The ``learn`` section of a learning run (``elm learn``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    conditions: list[str] = Field(min_length=1, description="conditions to learn for (Sodarace: terrains), "
+                                                            "drawn uniformly for each sample")
+    iterations: int = Field(50, ge=1, description="learning iterations (sample, evaluate, update)")
+    samples: int = Field(256, ge=1, description="programs written and evaluated per iteration")
+    workers: int = Field(1, ge=1, description="evaluation worker processes per condition")
+    seed: int = Field(0, ge=0, description="random seed: same config and seed give the same run")
+
+
+LEARN_SECTIONS = ("learn", "domain", "learner")
+
+
+def resolve_learning(data: dict[str, Any], pm: PluginManager) -> dict[str, Any]:
+    """Validate the config of a learning run (sections learn, domain, learner)."""
+    for section in data:
+        if section not in LEARN_SECTIONS:
+            raise ConfigError(_unknown_key_message("config", section, list(LEARN_SECTIONS)).replace("'config.", "'"))
+    resolved: dict[str, Any] = {"learn": _validate(LearnSection, dict(data.get("learn") or {}), "learn").model_dump()}
+    for section, kind in (("domain", "domain"), ("learner", "learner")):
+        raw = data.get(section) or {}
+        if not isinstance(raw, dict) or "name" not in raw:
+            raise ConfigError(f"config section '{section}' must be a mapping with a 'name'")
+        raw = dict(raw)
+        name = raw.pop("name")
+        try:
+            cls = pm.get(kind, str(name))
+        except UnknownComponent as exc:
+            raise ConfigError(f"{section}.name: {exc}") from exc
+        resolved[section] = {"name": name, **_validate(cls.Config, raw, section).model_dump(mode="json")}
+    return resolved
+
+
 def build_config(pm: PluginManager, config_file: str | Path | None = None,
                  shortcuts: dict[str, Any] | None = None, overrides: list[str] = ()) -> dict[str, Any]:
     """Config file, then command-line shortcuts (``--domain`` ...), then ``--set`` overrides."""

@@ -66,6 +66,12 @@ class Progress:
         return self.percent(Outcome.VALID)
 
 
+def refused_config(run_dir: str | Path, exc: Exception) -> RunError:
+    """The error of a resume whose stored config the installed plugins no longer accept."""
+    return RunError(f"the installed plugins refuse the config {run_dir} was started with ({exc}); resume it "
+                    "with the plugin versions it was made with, or start a new run")
+
+
 def build_components(resolved: dict[str, Any], pm: PluginManager) -> tuple[Domain, Mutator, QDAlgorithm]:
     """Instantiate the run's domain, mutator and QD algorithm; a component that refuses its
     config (ValueError) becomes a one-line ConfigError naming the section."""
@@ -137,8 +143,7 @@ class Engine:
         try:
             resolved = resolve(stored, pm)  # the installed plugins must still accept the run's config
         except ConfigError as exc:
-            raise RunError(f"the installed plugins refuse the config {run_dir} was started with ({exc}); resume it "
-                           "with the plugin versions it was made with, or start a new run") from exc
+            raise refused_config(run_dir, exc) from exc
         if evals is not None:
             resolved["run"]["evals"] = evals
         if workers is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -81,6 +82,20 @@ class Domain(Component):
     def is_solution(self, evaluation: Evaluation) -> bool:
         """Whether an evaluated program fully solves the task (used when comparing mutators)."""
         return False
+
+    # -- conditions: environments a program can be evaluated under (Sodarace: terrains) --------
+    def conditions(self) -> list[str]:
+        """Names of the conditions this domain can evaluate programs under; empty when it has none."""
+        return []
+
+    def condition_options(self, condition: str) -> dict[str, Any]:
+        """The domain config options that evaluate programs under ``condition``."""
+        raise ValueError(f"domain {self.name!r} has no conditions")
+
+    def draw_condition(self, condition: str, size: int = 64) -> np.ndarray:
+        """A picture of ``condition``: a (size, size) float array in [0, 1], 1 where something
+        solid is (what a vision terrain embedding network sees)."""
+        raise ValueError(f"domain {self.name!r} cannot draw its conditions")
 
 
 class Mutator(Component):
@@ -160,19 +175,46 @@ class QDAlgorithm(Component):
 
 
 class ConditionalLearner(Component):
-    """A learner that writes programs conditioned on an environment (e.g. a terrain),
-    trained from rewards (e.g. PPO over an LM with a terrain embedding network)."""
+    """A learner that writes programs for a condition (a terrain) and learns from how they
+    do under it: PPO over a language model with a terrain embedding network.
+
+    The loop (``elmcore.learning``) owns the iterations: it draws the conditions, asks for
+    one program per condition, evaluates each under its condition in the sandbox, records
+    every sample, then hands the evaluations back to ``update``. Randomness comes only from
+    the ``rng`` of each call (a function of the run's seed and the iteration), so a run
+    resumed from its last saved state continues as an uninterrupted one would.
+    """
+
+    def __init__(self, config: PluginConfig | None, domain: Domain, conditions: Sequence[str]) -> None:
+        super().__init__(config)
+        self.domain = domain
+        self.conditions = list(conditions)
+
+    def prepare(self) -> None:
+        """Load models before a run starts; raise ValueError with a one-line message."""
 
     @abstractmethod
-    def sample(self, conditions: Sequence[str], rng: np.random.Generator) -> list[str]:
-        """One program per condition."""
+    def sample(self, conditions: Sequence[str], rng: np.random.Generator) -> list[Child]:
+        """One program per condition (a ``Child`` without a parent; ``meta`` holds what the
+        store should keep, such as the KL to the reference model)."""
 
     @abstractmethod
-    def update(self, conditions: Sequence[str], programs: Sequence[str], rewards: Sequence[float]) -> dict[str, float]:
-        """One learning step from scored samples; returns training statistics."""
+    def update(self, evaluations: Sequence[Evaluation], rng: np.random.Generator) -> dict[str, float]:
+        """Learn from the programs of the last ``sample`` call and their evaluations (same
+        order; a program that could not be evaluated has a failed evaluation); returns
+        training statistics."""
+
+    def rewards(self, evaluations: Sequence[Evaluation]) -> list[float]:
+        """The reward of each evaluation, as ``update`` uses it (for the records)."""
+        return [e.fitness if e.fitness is not None else 0.0 for e in evaluations]
 
     @abstractmethod
-    def save(self, path: str) -> None: ...
+    def save(self, path: Path) -> None:
+        """Write everything needed to continue (weights, optimiser state) into directory ``path``."""
 
     @abstractmethod
-    def load(self, path: str) -> None: ...
+    def load(self, path: Path) -> None:
+        """Continue from what ``save`` wrote."""
+
+    def close(self) -> None:
+        """Release models."""

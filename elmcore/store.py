@@ -300,6 +300,22 @@ class RunStore:
             "ORDER BY fitness DESC, id ASC LIMIT 1").fetchone()
         return self._record(row) if row else None
 
+    def best_with_condition(self, condition: str) -> CandidateRecord | None:
+        """The fittest valid candidate evaluated under ``condition`` (a learning run's samples
+        carry it in ``extras.condition``)."""
+        row = self._db.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM candidates WHERE outcome = 'valid' "
+            "AND json_valid(extras) AND json_extract(extras, '$.condition') = ? ORDER BY fitness DESC, id ASC LIMIT 1",
+            (condition,)).fetchone()
+        return self._record(row) if row else None
+
+    def best_per_condition(self) -> dict[str, CandidateRecord]:
+        conditions = [r[0] for r in self._db.execute(
+            "SELECT DISTINCT json_extract(extras, '$.condition') FROM candidates WHERE outcome = 'valid' "
+            "AND json_valid(extras) AND json_extract(extras, '$.condition') IS NOT NULL")]
+        found = {c: self.best_with_condition(c) for c in conditions if isinstance(c, str)}
+        return {c: r for c, r in found.items() if r is not None}
+
     def elite_in_niche(self, niche: int) -> CandidateRecord | None:
         row = self._db.execute(
             f"SELECT {', '.join(_COLUMNS)} FROM candidates WHERE entered = 1 AND niche = ? "

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from elmcore import Dimension, Domain, Evaluation, MutationContext, Outcome, SandboxSpec
 from elm_sodarace import behaviour
 from elm_sodarace.config import SodaraceConfig
 from elm_sodarace.seed_loading import load_seed
 from elm_sodarace.simulation import simulate
-from elm_sodarace.terrains import Terrain, make_terrain
+from elm_sodarace.terrains import Terrain, make_terrain, terrain_registry
 from elm_sodarace.walker import InvalidWalker, parse_walker
 
 HARNESS = "elm_sodarace.harness:run_walker"
+VIEW_X = (-24.0, 24.0)  # what draw_condition shows, in program units
+VIEW_Y = (-4.0, 44.0)
 COMMIT_MESSAGES = (
     ("Changed make_walker function.", 0.4),
     ("Changed parameters in make_walker function.", 0.3),
@@ -56,6 +60,38 @@ class SodaraceDomain(Domain):
                          "point mass, wc.add_muscle(j0, j1) a passive spring and wc.add_muscle(j0, j1, False, "
                          "amplitude, phase) an oscillating muscle; it returns wc.get_walker()."),
         )
+
+    # -- conditions: the terrains --------------------------------------------------
+    def conditions(self) -> list[str]:
+        return terrain_registry().names()
+
+    def condition_options(self, condition: str) -> dict[str, Any]:
+        terrain_registry().get(condition)  # an unknown name raises, with the known ones
+        return {"terrain": condition, "terrain_options": {}}
+
+    def draw_condition(self, condition: str, size: int = 64) -> np.ndarray:
+        """The terrain around the start as a walker 10 units wide meets it: x from -24 to 24,
+        y from -4 to 44 (a walker is at most 60 tall), solid = 1."""
+        from PIL import Image, ImageDraw
+
+        terrain = make_terrain(condition, {})
+        (x0, x1), (y0, y1) = VIEW_X, VIEW_Y
+
+        def pixel(x: float, y: float) -> tuple[float, float]:
+            x = min(max(x, x0 - 1.0), x1 + 1.0)  # far points clipped just outside the view
+            return (x - x0) / (x1 - x0) * size, (y1 - min(max(y, y0 - 1.0), y1 + 1.0)) / (y1 - y0) * size
+
+        image = Image.new("L", (size, size), 0)
+        draw = ImageDraw.Draw(image)
+        for shape in terrain.shapes(-5.0, 5.0):
+            xs, ys = [x for x, _ in shape.points], [y for _, y in shape.points]
+            if max(xs) < x0 or min(xs) > x1 or (shape.solid and (max(ys) < y0 or min(ys) > y1)):
+                continue  # out of view (the walls at the world's edges)
+            points = [pixel(x, y) for x, y in shape.points]
+            if not shape.solid:  # a ground line: solid below it
+                points = points + [(points[-1][0], size + 1.0), (points[0][0], size + 1.0)]
+            draw.polygon(points, fill=255)
+        return np.asarray(image, dtype=np.float32) / 255.0
 
     def evaluate(self, output: Any, program: str) -> Evaluation:
         try:

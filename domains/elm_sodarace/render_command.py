@@ -73,8 +73,10 @@ def _niche_index(niche: str, config: dict[str, Any]) -> int:
     return int(qd.niche_of(centre))
 
 
-def _from_run(run_dir: Path, best: bool, niche: str | None) -> tuple[str, dict[str, Any], str]:
-    """(program, domain config of the run, what was picked) of the run's best or a niche's elite."""
+def _from_run(run_dir: Path, best: bool, niche: str | None,
+              terrain: str | None = None) -> tuple[str, dict[str, Any], str]:
+    """(program, domain config of the run, what was picked) of the run's best or a niche's elite;
+    in a learning run (`elm learn`) with ``terrain``, the best walker written for that terrain."""
     from elmcore.store import RunStore, StoreError
 
     try:
@@ -88,7 +90,14 @@ def _from_run(run_dir: Path, best: bool, niche: str | None) -> tuple[str, dict[s
             raise RenderError(f"{run_dir} is a run of domain {domain.get('name')!r}; render draws sodarace runs")
         if niche is not None and best:
             raise RenderError("give either --best or --niche, not both")
-        if niche is None:
+        learned = isinstance(config.get("learn"), dict)
+        if niche is None and learned and terrain is not None:
+            chosen = store.best_with_condition(terrain)
+            what = f"best walker written for {terrain}"
+            if chosen is None:
+                conditions = ", ".join(config["learn"].get("conditions") or [])
+                raise RenderError(f"{run_dir} has no valid walker written for {terrain} (its terrains: {conditions})")
+        elif niche is None:
             chosen = store.best()
             what = "best walker"
             if chosen is None:
@@ -122,7 +131,8 @@ def _terrain_and_physics(domain_config: dict[str, Any], terrain: str | None,
 def render_command(
     source: Annotated[Path, typer.Argument(help="a walker program (.py) or a run directory")],
     out: Annotated[Path, typer.Option(help="output file: .gif (animation) or .png (strip of frames)")] = Path("walker.gif"),
-    terrain: Annotated[Optional[str], typer.Option(help="terrain (default: flat, or the run's terrain)")] = None,
+    terrain: Annotated[Optional[str], typer.Option(help="terrain (default: flat, or the run's terrain); in a "
+                                                         "learning run, --best picks the best written for it")] = None,
     best: Annotated[bool, typer.Option("--best", help="from a run: its fittest walker (the default)")] = False,
     niche: Annotated[Optional[str], typer.Option(help="from a run: the elite of niche i,j,k (or a flat index)")] = None,
     duration: Annotated[Optional[float], typer.Option(help="simulated seconds (default: the physics default)")] = None,
@@ -141,7 +151,7 @@ def render_command(
         if not 0 < fps <= 60:
             raise RenderError("--fps must be above 0 and at most 60")
         if source.is_dir():
-            program, domain_config, picked = _from_run(source, best, niche)
+            program, domain_config, picked = _from_run(source, best, niche, terrain)
         else:
             if best or niche is not None:
                 raise RenderError("--best and --niche apply to a run directory, not a program file")

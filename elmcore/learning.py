@@ -1,0 +1,283 @@
+"""The loop of a conditional learner (the paper's Stage 3): draw conditions, let the learner
+write one program per condition, evaluate each under its condition in the sandbox, record
+every sample, let the learner learn from the evaluations; one iteration at a time.
+
+Iteration k draws all its randomness from ``numpy.random.default_rng([seed, k])``. After
+each iteration the learner's state (weights, optimiser) is saved next to the store, so a
+killed run resumes from its last finished iteration (``elm resume``) and continues as an
+uninterrupted one would. The state of iteration k is written to ``learner.next/`` before
+the iteration is committed to the store, and swapped into ``learner/`` after: a kill at
+any moment leaves either the committed iteration and its state, or neither.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from elmcore.config import ConfigError, component_options, dump_yaml, resolve_learning
+from elmcore.engine import CONFIG_FILE, RunError, refused_config
+from elmcore.interfaces import ConditionalLearner, Domain
+from elmcore.plugins import PluginManager
+from elmcore.store import CandidateRecord, RunStore, StoreError
+from elmcore.types import Child, Evaluation, Outcome
+from elmcore.workers import WorkerPool
+
+STATE = "learner"
+NEXT = "learner.next"
+ITERATION_FILE = "iteration"
+
+
+@dataclass
+class LearnProgress:
+    iteration: int  # iterations finished
+    iterations: int
+    seconds: float
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def is_learning_config(config: Any) -> bool:
+    """Whether a stored config is that of a learning run (``elm learn``)."""
+    return isinstance(config, dict) and "learn" in config and "learner" in config
+
+
+def domains_with_conditions(pm: PluginManager, conditions: Sequence[str]) -> list[str]:
+    """The installed domains that know every one of ``conditions``."""
+    names = []
+    for name in pm.names("domain"):
+        try:
+            cls = pm.get("domain", name)
+            if set(conditions) <= set(cls(cls.Config()).conditions()):
+                names.append(name)
+        except Exception:  # a domain that cannot be built with its defaults has no say here
+            continue
+    return names
+
+
+def condition_stats(conditions: Sequence[str], evaluations: Sequence[Evaluation],
+                    rewards: Sequence[float]) -> dict[str, Any]:
+    """Per condition: samples, mean and max reward, % valid, best fitness."""
+    out: dict[str, Any] = {}
+    for condition in sorted(set(conditions)):
+        picked = [i for i, c in enumerate(conditions) if c == condition]
+        valid = [evaluations[i].fitness for i in picked if evaluations[i].outcome is Outcome.VALID]
+        out[condition] = {"samples": len(picked), "reward_mean": float(np.mean([rewards[i] for i in picked])),
+                          "reward_max": float(max(rewards[i] for i in picked)),
+                          "valid_pct": 100.0 * len(valid) / len(picked),
+                          "best_fitness": float(max(valid)) if valid else None}
+    return out
+
+
+class Learning:
+    """One learning run, bound to its run directory: ``Learning.start`` or ``Learning.resume``."""
+
+    def __init__(self, run_dir: Path, resolved: dict[str, Any], pm: PluginManager, store: RunStore | None) -> None:
+        self.run_dir = Path(run_dir)
+        self.config = resolved
+        self.pm = pm
+        self.store = store
+        domain_cls = pm.get("domain", resolved["domain"]["name"])
+        try:
+            self.domain: Domain = domain_cls(domain_cls.Config(**component_options(resolved, "domain")))
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"domain {resolved['domain']['name']!r}: {exc}") from exc
+        self.conditions = list(resolved["learn"]["conditions"])
+        known = self.domain.conditions()
+        unknown = [c for c in self.conditions if c not in known]
+        if unknown:
+            raise ConfigError(f"learn.conditions: {unknown[0]!r} is not a condition of domain {self.domain.name!r}"
+                              + (f"; it has {', '.join(known)}" if known else "; it has none"))
+        learner_cls = pm.get("learner", resolved["learner"]["name"])
+        try:
+            self.learner: ConditionalLearner = learner_cls(
+                learner_cls.Config(**component_options(resolved, "learner")), self.domain, self.conditions)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"learner {resolved['learner']['name']!r}: {exc}") from exc
+
+    def _prepare(self) -> None:
+        try:
+            self.learner.prepare()
+        except ValueError as exc:
+            raise ConfigError(f"learner {self.learner.name!r}: {exc}") from exc
+
+    # -- construction -----------------------------------------------------------
+    @classmethod
+    def start(cls, run_dir: str | Path, resolved: dict[str, Any], pm: PluginManager) -> "Learning":
+        run_dir = Path(run_dir)
+        learning = cls(run_dir, resolved, pm, None)  # a bad component fails before anything is created
+        learning._prepare()
+        learning.store = RunStore.create(run_dir, meta={
+            "config": resolved, "plugins": pm.versions(),
+            "environment": {"python": sys.version.split()[0], "platform": platform.platform(), "created": time.time()}})
+        learning._write_config_file()
+        return learning
+
+    @classmethod
+    def resume(cls, run_dir: str | Path, pm: PluginManager, iterations: int | None = None,
+               workers: int | None = None) -> "Learning":
+        store = RunStore.open(Path(run_dir))
+        stored = store.get_meta("config", kind=dict)
+        try:
+            resolved = resolve_learning(stored or {}, pm)
+        except ConfigError as exc:
+            raise refused_config(run_dir, exc) from exc
+        if iterations is not None:
+            resolved["learn"]["iterations"] = iterations
+        if workers is not None:
+            resolved["learn"]["workers"] = workers
+        store.set_meta("config", resolved)
+        learning = cls(Path(run_dir), resolved, pm, store)
+        learning._write_config_file()
+        learning._prepare()
+        learning._restore()
+        return learning
+
+    def _write_config_file(self) -> None:
+        try:
+            (self.run_dir / CONFIG_FILE).write_text(dump_yaml(self.config), encoding="utf-8")
+        except OSError as exc:
+            raise StoreError(f"cannot write {self.run_dir / CONFIG_FILE}: {exc.strerror}") from exc
+
+    @staticmethod
+    def _iteration_of(state: Path) -> int | None:
+        try:
+            return int((state / ITERATION_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def _restore(self) -> None:
+        """Load the learner's state of the last committed iteration (finishing a swap a kill
+        interrupted, or dropping the state of an iteration that was never committed)."""
+        assert self.store is not None
+        last = self.store.next_batch() - 1
+        state, pending = self.run_dir / STATE, self.run_dir / NEXT
+        if pending.exists():
+            if self._iteration_of(pending) == last:  # committed, not yet swapped in
+                shutil.rmtree(state, ignore_errors=True)
+                pending.rename(state)
+            else:
+                shutil.rmtree(pending)
+        if last < 0:
+            return
+        if self._iteration_of(state) != last:
+            raise RunError(f"{self.run_dir / STATE} does not hold the learner of iteration {last}, the last one in "
+                           "the store; the run directory was changed by hand, start a new run")
+        self.learner.load(state)
+
+    # -- the loop -----------------------------------------------------------------
+    @property
+    def iterations(self) -> int:
+        return int(self.config["learn"]["iterations"])
+
+    def run(self, on_progress: Callable[[LearnProgress], None] | None = None) -> dict[str, Any]:
+        assert self.store is not None
+        learn = self.config["learn"]
+        seed, samples, workers = int(learn["seed"]), int(learn["samples"]), int(learn["workers"])
+        started = time.perf_counter()
+        iteration = self.store.next_batch()
+        stats: dict[str, Any] = self.store.last_stats() or {}
+        if iteration >= self.iterations:
+            return stats
+        pools = self._pools(workers)
+        try:
+            while iteration < self.iterations:
+                rng = np.random.default_rng([seed, iteration])
+                conditions = [self.conditions[i] for i in rng.integers(0, len(self.conditions), size=samples)]
+                t0 = time.perf_counter()
+                children = self._call("sample", self.learner.sample, conditions, rng)
+                if len(children) != samples:
+                    raise RunError(f"learner {self.learner.name!r} wrote {len(children)} programs for {samples} "
+                                   "conditions; a learner must write one per condition")
+                t1 = time.perf_counter()
+                evaluations = self._evaluate(children, conditions, pools)
+                t2 = time.perf_counter()
+                learner_stats = self._call("learn", self.learner.update, evaluations, rng)
+                t3 = time.perf_counter()
+                rewards = self.learner.rewards(evaluations)
+                stats = {"iteration": iteration, **learner_stats,
+                         "conditions": condition_stats(conditions, evaluations, rewards),
+                         "valid_pct": 100.0 * sum(e.outcome is Outcome.VALID for e in evaluations) / samples,
+                         "seconds": {"sample": round(t1 - t0, 3), "evaluate": round(t2 - t1, 3),
+                                     "update": round(t3 - t2, 3)}}
+                records = self._records(iteration, children, conditions, evaluations, rewards)
+                self._commit(iteration, records, t1 - t0, t2 - t1, stats)
+                iteration += 1
+                if on_progress:
+                    on_progress(LearnProgress(iteration, self.iterations, time.perf_counter() - started, stats))
+        finally:
+            for pool in pools.values():
+                pool.close()
+        return stats
+
+    def _call(self, what: str, method: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return method(*args)
+        except Exception as exc:
+            raise RunError(f"learner {self.learner.name!r} failed to {what}: {type(exc).__name__}: {exc}; "
+                           "nothing of this iteration was recorded") from exc
+
+    def _pools(self, workers: int) -> dict[str, WorkerPool]:
+        base = component_options(self.config, "domain")
+        domain_cls = type(self.domain)
+        return {c: WorkerPool(domain_cls, {**base, **self.domain.condition_options(c)}, workers=workers)
+                for c in sorted(set(self.conditions))}
+
+    @staticmethod
+    def _evaluate(children: Sequence[Child], conditions: Sequence[str],
+                  pools: dict[str, WorkerPool]) -> list[Evaluation]:
+        results: list[Evaluation | None] = [None] * len(children)
+        for condition, pool in pools.items():
+            picked = [i for i, c in enumerate(conditions) if c == condition and children[i].program is not None]
+            for i, evaluation in zip(picked, pool.evaluate([children[i].program for i in picked])):  # type: ignore
+                results[i] = evaluation
+        for i, child in enumerate(children):
+            if results[i] is None:
+                results[i] = Evaluation.failed(child.outcome or Outcome.EDIT_FAILED,
+                                               child.reason or "the learner wrote no program")
+        return results  # type: ignore[return-value]
+
+    def _records(self, iteration: int, children: Sequence[Child], conditions: Sequence[str],
+                 evaluations: Sequence[Evaluation], rewards: Sequence[float]) -> list[CandidateRecord]:
+        assert self.store is not None
+        first = self.store.count()
+        return [CandidateRecord(
+            id=first + i, batch=iteration, parent_id=None, operator=child.operator, program=child.program,
+            outcome=ev.outcome.value, reason=ev.reason, message=condition, prompt=child.prompt,
+            completion=child.completion, fitness=ev.fitness, descriptors=ev.descriptors, eval_seconds=ev.seconds,
+            extras={"condition": condition, "reward": reward, **child.meta, **ev.extras})
+            for i, (child, condition, ev, reward) in enumerate(zip(children, conditions, evaluations, rewards))]
+
+    def _commit(self, iteration: int, records: list[CandidateRecord], sample_s: float, evaluate_s: float,
+                stats: dict[str, Any]) -> None:
+        assert self.store is not None
+        state, pending = self.run_dir / STATE, self.run_dir / NEXT
+        partial = self.run_dir / (NEXT + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        try:
+            partial.mkdir()
+            self.learner.save(partial)
+            (partial / ITERATION_FILE).write_text(str(iteration))
+            shutil.rmtree(pending, ignore_errors=True)
+            partial.rename(pending)
+        except OSError as exc:
+            raise StoreError(f"cannot save the learner to {pending}: {exc.strerror or exc}; free disk space, then "
+                             f"`elm resume {self.run_dir}`") from exc
+        self.store.commit_batch(iteration, records, sample_s, evaluate_s, stats)
+        shutil.rmtree(state, ignore_errors=True)
+        pending.rename(state)
+
+    def close(self) -> None:
+        self.learner.close()
+        if self.store is not None:
+            self.store.close()
+
+
+__all__ = ["LearnProgress", "Learning", "domains_with_conditions", "is_learning_config"]

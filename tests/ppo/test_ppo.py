@@ -1,0 +1,200 @@
+"""The `ppo` conditional learner: GAE, the clipped losses and the KL reward on hand-computed
+cases; TEN shapes; a few iterations on a tiny LM raise a condition-dependent reward; a
+resumed learning run equals an uninterrupted one; the inputs it refuses."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from elmcore.config import resolve_learning
+from elmcore.learning import Learning
+from elmcore.plugins import PluginManager
+from elm_ppo.ppo import gae, policy_loss, token_rewards, value_loss
+from elm_ppo.ten import DiscreteTEN, VisionTEN, make_ten
+from elm_train.dataset_dir import write_dataset
+from elm_train.programs import ProgramRecord
+from elm_train.trainer import TrainArgs, Trainer
+from ppo_toys import ToyPlugin
+
+
+# -- hand-computed cases --------------------------------------------------------------------
+def test_token_rewards_pay_the_kl_on_every_token_and_the_reward_at_the_end() -> None:
+    rewards = token_rewards(np.array([-1.0, -2.0]), np.array([-1.5, -1.0]), reward=2.0, kl_coef=0.1)
+    assert rewards == pytest.approx([-0.05, 0.1 + 2.0])
+
+
+def test_gae_on_a_three_token_sample() -> None:
+    rewards, values = np.array([0.0, 0.0, 1.0]), np.array([0.5, 0.5, 0.5])
+    advantages, returns = gae(rewards, values, gamma=1.0, lam=1.0)
+    assert advantages == pytest.approx([0.5, 0.5, 0.5])  # lambda 1: the return minus the value
+    assert returns == pytest.approx([1.0, 1.0, 1.0])
+    advantages, _ = gae(rewards, values, gamma=1.0, lam=0.5)
+    assert advantages == pytest.approx([0.125, 0.25, 0.5])
+    advantages, _ = gae(rewards, values, gamma=0.9, lam=1.0)
+    assert advantages == pytest.approx([0.81 - 0.5, 0.9 - 0.5, 0.5])
+
+
+def test_policy_loss_clips_the_ratio_on_the_side_that_would_gain() -> None:
+    logprobs = torch.tensor([[math.log(1.5), math.log(1.5), math.log(1.1)]])
+    old = torch.zeros((1, 3))
+    advantages = torch.tensor([[1.0, -1.0, 1.0]])
+    mask = torch.tensor([[1.0, 1.0, 0.0]])  # the third token is padding
+    loss, clipfrac, approx_kl = policy_loss(logprobs, old, advantages, mask, clip=0.2)
+    # +1: min(1.5, 1.2) = 1.2 gained; -1: the unclipped 1.5 is the worse, so it counts
+    assert float(loss) == pytest.approx((-1.2 + 1.5) / 2)
+    assert float(clipfrac) == pytest.approx(1.0)
+    assert float(approx_kl) == pytest.approx(0.5 - math.log(1.5))
+
+
+def test_value_loss_takes_the_worse_of_clipped_and_unclipped() -> None:
+    loss = value_loss(torch.tensor([[2.0, 1.2]]), torch.tensor([[1.0, 1.0]]), torch.tensor([[0.0, 1.0]]),
+                      torch.tensor([[1.0, 1.0]]), clip=0.5)
+    # first: (2-0)^2 = 4 against clipped (1.5-0)^2; second: 0.04 against clipped (1.2-1)^2 = 0.04
+    assert float(loss) == pytest.approx(0.5 * (4.0 + 0.04) / 2)
+
+
+def test_ten_shapes_and_zero_start() -> None:
+    discrete = DiscreteTEN(3, 16)
+    out = discrete(torch.tensor([0, 2]))
+    assert out.shape == (2, 16) and float(out.abs().sum()) == 0.0  # the policy starts as the Stage-2 model
+    images = np.random.default_rng(0).random((3, 32, 32)).astype(np.float32)
+    vision = VisionTEN(images, 24)
+    out = vision(torch.tensor([1, 1, 2]))
+    assert out.shape == (3, 24) and float(out.abs().sum()) == 0.0
+    out.sum().backward()
+    assert vision.project.weight.grad is not None and float(vision.project.weight.grad.abs().sum()) > 0
+    with pytest.raises(ValueError, match="unknown TEN 'sound'"):
+        make_ten("sound", ["a"], 8)
+
+
+def test_sodarace_draws_its_terrains() -> None:
+    from elm_sodarace.domain import SodaraceDomain
+
+    domain = SodaraceDomain()
+    left, right, flat = (domain.draw_condition(t, 48) for t in ("left-wall", "right-wall", "flat"))
+    assert left.shape == (48, 48) and 0.0 <= left.min() and left.max() == 1.0
+    assert np.allclose(left[:, ::-1], right, atol=0.05) or left[:, :24].sum() > left[:, 24:].sum()
+    assert right[:, 24:].sum() > right[:, :24].sum()  # the wall is on the right
+    assert flat[:40].sum() == 0.0 and flat[-1].sum() == 48.0  # only the ground, at the bottom
+    assert set(domain.conditions()) >= {"flat", "left-wall", "right-wall", "bumpy", "tunnel"}
+
+
+# -- learning on a toy domain ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def pm() -> PluginManager:
+    return PluginManager(plugins=[("toys", ToyPlugin())]).load()
+
+
+@pytest.fixture(scope="module")
+def digit_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny LM that writes `def value(): return D` for a uniformly random digit D."""
+    root = tmp_path_factory.mktemp("digits")
+    programs = [f"def value():\n    return {d}\n" for d in range(10)] * 4
+    rows = [asdict(ProgramRecord(program=p, prompt="", completion=p, run="toy", candidate_id=i, niche=0,
+                                 fitness=1.0, descriptors=[0.0], seed="toy", root_id=0))
+            for i, p in enumerate(programs)]
+    write_dataset(root / "data", "programs", {"train": rows, "test": rows[:4]},
+                  {"runs": ["toy"], "domain": {"name": "digit"}, "qd": {"name": "map-elites"}})
+    Trainer.start(TrainArgs(data=str(root / "data"), out=str(root / "model"), size="0.1m", context=64,
+                            batch_tokens=2048, vocab_size=300, steps=80, lr=5e-3, eval_every=80)).run()
+    return root / "model"
+
+
+def learn_config(pm: PluginManager, model: Path, **learner) -> dict:
+    return resolve_learning({
+        "learn": {"conditions": ["low", "high"], "iterations": 6, "samples": 48, "seed": 3},
+        "domain": {"name": learner.pop("domain", "digit")},
+        "learner": {"name": "ppo", "model": str(model), "lr": 5e-4, "ten_lr": 1e-2, "kl_coef": 0.0,
+                    "reward_scale": 9.0, "temperature": 1.0, "max_new_tokens": 16, **learner}}, pm)
+
+
+def digits(run_dir: Path, iteration: int) -> dict[str, float]:
+    db = sqlite3.connect(run_dir / "store.sqlite")
+    rows = db.execute("SELECT message, descriptors FROM candidates WHERE batch = ? AND outcome = 'valid'",
+                      (iteration,)).fetchall()
+    out: dict[str, list[float]] = {}
+    for condition, descriptors in rows:
+        out.setdefault(condition, []).append(json.loads(descriptors)[0])
+    return {c: float(np.mean(v)) for c, v in out.items()}
+
+
+def store_rows(run_dir: Path) -> list[tuple]:
+    """Every sample, its extras without the timings (which differ from run to run)."""
+    db = sqlite3.connect(run_dir / "store.sqlite")
+    rows = db.execute("SELECT id, batch, message, program, outcome, fitness, extras FROM candidates ORDER BY id")
+    return [(*row[:6], {k: v for k, v in json.loads(row[6]).items() if not k.endswith("_seconds")}) for row in rows]
+
+
+@pytest.mark.parametrize("ten", ["discrete", pytest.param("vision", marks=pytest.mark.slow)])
+def test_a_few_iterations_write_higher_digits_for_high_and_lower_for_low(pm, digit_model, tmp_path, ten) -> None:
+    domain = "pictured-digit" if ten == "vision" else "digit"
+    learning = Learning.start(tmp_path / "run", learn_config(pm, digit_model, ten=ten, domain=domain), pm)
+    learning.run()
+    learning.close()
+    first, last = digits(tmp_path / "run", 0), digits(tmp_path / "run", 5)
+    # at the start both conditions get the same uniform digits; after learning they part ways
+    assert abs(first["high"] - first["low"]) < 2.0
+    assert last["high"] - last["low"] > 2.0, (first, last)
+    rows = store_rows(tmp_path / "run")
+    assert len(rows) == 6 * 48
+    extras = rows[-1][6]
+    assert extras["condition"] == rows[-1][2] and "kl" in extras and "reward" in extras
+
+
+def short_config(pm: PluginManager, model: Path, iterations: int) -> dict:
+    config = learn_config(pm, model)
+    config["learn"].update(iterations=iterations, samples=16)
+    return config
+
+
+def test_resume_equals_an_uninterrupted_run(pm, digit_model, tmp_path) -> None:
+    whole = Learning.start(tmp_path / "whole", short_config(pm, digit_model, 3), pm)
+    whole.run()
+    whole.close()
+    part = Learning.start(tmp_path / "part", short_config(pm, digit_model, 2), pm)
+    part.run()
+    part.close()
+    resumed = Learning.resume(tmp_path / "part", pm, iterations=3)
+    resumed.run()
+    resumed.close()
+    assert store_rows(tmp_path / "part") == store_rows(tmp_path / "whole")
+
+
+def test_a_kill_between_commit_and_swap_resumes_cleanly(pm, digit_model, tmp_path) -> None:
+    run = Learning.start(tmp_path / "r", short_config(pm, digit_model, 1), pm)
+    run.run()
+    run.close()
+    # as if killed after iteration 0 was committed, before its state was swapped in
+    (tmp_path / "r" / "learner").rename(tmp_path / "r" / "learner.next")
+    resumed = Learning.resume(tmp_path / "r", pm, iterations=2)
+    assert (tmp_path / "r" / "learner").is_dir() and not (tmp_path / "r" / "learner.next").exists()
+    resumed.run()
+    resumed.close()
+    assert {r[1] for r in store_rows(tmp_path / "r")} == {0, 1}
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"conditions": ["low", "sideways"]}, "learn.conditions: 'sideways' is not a condition of domain 'digit'"),
+    ({"model": "/nonexistent/model"}, "model path '/nonexistent/model' is not a directory"),
+    ({"ten": "vision"}, "ten 'vision': domain 'digit' cannot draw its conditions; use ten discrete"),
+])
+def test_bad_input_is_one_line(pm, digit_model, tmp_path, change, expected) -> None:
+    from elmcore.config import ConfigError
+
+    config = learn_config(pm, digit_model)
+    if "conditions" in change:
+        config["learn"]["conditions"] = change["conditions"]
+    else:
+        config["learner"].update(change)
+    with pytest.raises(ConfigError) as info:
+        Learning.start(tmp_path / "r", config, pm)
+    assert expected in str(info.value) and "\n" not in str(info.value)
+    assert not (tmp_path / "r").exists()  # nothing was written
