@@ -198,3 +198,28 @@ def test_bad_input_is_one_line(pm, digit_model, tmp_path, change, expected) -> N
         Learning.start(tmp_path / "r", config, pm)
     assert expected in str(info.value) and "\n" not in str(info.value)
     assert not (tmp_path / "r").exists()  # nothing was written
+
+
+# -- the command line -----------------------------------------------------------------------------
+def elm_command(*args: str, cwd: Path):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "elmcore.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--model", "m"], "give the conditions to learn for: --terrains left-wall,right-wall"),
+    (["--model", "m", "--terrains", "moon"], "no installed domain has the conditions moon; pass --domain"),
+    (["--model", "m", "--terrains", "moon", "--domain", "sodarace"],
+     "learn.conditions: 'moon' is not a condition of domain 'sodarace'; it has bumpy, flat, left-wall"),
+    (["--model", "m", "--terrains", "left-wall", "--ten", "sound"], "config key 'learner.ten'"),
+    (["--model", "/nowhere", "--terrains", "left-wall"], "model path '/nowhere' is not a directory"),
+])
+def test_cli_errors_are_one_line(tmp_path, args, expected) -> None:
+    done = elm_command("learn", *args, "--out", str(tmp_path / "r"), cwd=tmp_path)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2 and len(lines) == 1, done.stderr[-2000:]
+    assert lines[0].startswith("elm: error: ") and expected in lines[0], lines[0]
+    assert not (tmp_path / "r").exists()
