@@ -8,6 +8,8 @@ The prompts are diff-model prompts (<NME>/<BEF>/<MSG>/<DFF>) around a seed progr
     python benchmarks/llm_generate.py                       # GPT-2 6 layers d256, CPU
     python benchmarks/llm_generate.py --config codegen-350m --batch-sizes 1,32,128,512
     python benchmarks/llm_generate.py --model elm-diff-1m --prompt sodarace   # a trained model
+    python benchmarks/llm_generate.py --model MODEL_DIR --prompt start --new-tokens 512 --batch-sizes 32,64,128,256
+                                       # a Stage-2 model writing programs from nothing, as `elm sample` asks
 
 With --model (a shipped model's name or a model directory) the model is loaded as the diff
 mutator loads it and samples end where the model ends them (end-of-text), so the figures
@@ -45,7 +47,8 @@ def main() -> None:
                                                       "a random --config")
     parser.add_argument("--batch-sizes", default="1,8,32", help="comma-separated")
     parser.add_argument("--new-tokens", type=int, default=64, help="tokens generated per sample")
-    parser.add_argument("--prompt", choices=sorted(PROMPT_SEEDS), default="parity")
+    parser.add_argument("--prompt", choices=sorted(PROMPT_SEEDS) + ["start"], default="parity",
+                        help="a diff prompt around a seed, or start: the start of a document (Stage-2 sampling)")
     parser.add_argument("--rounds", type=int, default=3, help="timed generate calls per batch size")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")
@@ -53,8 +56,9 @@ def main() -> None:
     batch_sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
 
     kind, sizes = CONFIGS[args.config]
-    domain, seed_name, file_name, message = PROMPT_SEEDS[args.prompt]
-    prompt = diff_prompt(file_name, read_seed(domain, seed_name), message)
+    if args.prompt != "start":
+        domain, seed_name, file_name, message = PROMPT_SEEDS[args.prompt]
+        prompt = diff_prompt(file_name, read_seed(domain, seed_name), message)
     build_start = time.perf_counter()
     if args.model:
         backend = TransformersBackend(args.model, device=args.device, dtype=args.dtype, batch_size=max(batch_sizes))
@@ -67,18 +71,21 @@ def main() -> None:
         backend.model.generation_config.eos_token_id = None
         name = f"{args.config} ({kind}, random init)"
     build_seconds = time.perf_counter() - build_start
+    if args.prompt == "start":
+        prompt = backend.start_text
     parameters = sum(p.numel() for p in backend.model.parameters())
     prompt_tokens = len(backend.tokenizer(prompt)["input_ids"])
     # a trained model is sampled as the diff mutator samples it: its stop strings, up to --new-tokens
     params = SamplingParams(temperature=0.8, top_p=0.95, max_new_tokens=args.new_tokens,
-                            stop=DIFF_STOPS if args.model else ())
+                            stop=DIFF_STOPS if args.model and args.prompt != "start" else ())
 
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
           f"torch {torch.__version__}, cuda: {torch.cuda.get_device_name() if torch.cuda.is_available() else 'none'}")
     print(f"model: {name}, {parameters / 1e6:.1f}M parameters, {backend.describe()}, "
           f"built and loaded in {build_seconds:.1f} s")
     per_sample = "up to " if args.model else ""
-    print(f"prompt: {args.prompt} diff prompt, {prompt_tokens} tokens; {per_sample}{args.new_tokens} new tokens "
+    print(f"prompt: {args.prompt} {'(start of a document)' if args.prompt == 'start' else 'diff prompt'}, "
+          f"{prompt_tokens} tokens; {per_sample}{args.new_tokens} new tokens "
           f"per sample; "
           f"{args.rounds} timed rounds per batch size after one warm-up")
     print("per batch size: seconds of one generate call (median and best of the rounds); "

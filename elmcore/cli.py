@@ -33,6 +33,8 @@ def _fail(message: str) -> None:
 class _ProgressPrinter:
     """A live line on a terminal; a plain log line every few seconds otherwise (CI, pipes)."""
 
+    unit = "evals"
+
     def __init__(self, budget: int, quiet: bool = False) -> None:
         self.quiet = quiet
         self.tty = sys.stderr.isatty()
@@ -40,7 +42,7 @@ class _ProgressPrinter:
         self.bar = None
         if self.tty and not quiet:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
-            self.bar = Bar(TextColumn("evals"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            self.bar = Bar(TextColumn(self.unit), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                            TextColumn("{task.fields[line]}"), transient=False)
             self.task = self.bar.add_task("run", total=budget, line="")
             self.bar.start()
@@ -190,6 +192,8 @@ def drive_learning(learning: Any, quiet: bool) -> None:
 
 class _LearnPrinter(_ProgressPrinter):
     """Per iteration: mean/max reward per condition, KL to the starting model, % valid."""
+
+    unit = "iterations"
 
     @staticmethod
     def line(stats: dict[str, Any]) -> str:  # type: ignore[override]

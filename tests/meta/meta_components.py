@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -114,25 +115,29 @@ class BestProgramLearner(ConditionalLearner):
     class Config(PluginConfig):
         default_program: str = "def answer():\n    return 0.0\n"
 
-    def __init__(self, config: PluginConfig | None = None) -> None:
-        super().__init__(config)
+    def __init__(self, config: PluginConfig | None, domain: Domain | None = None,
+                 conditions: Sequence[str] = ()) -> None:
+        super().__init__(config, domain, conditions)
         self.best: dict[str, tuple[float, str]] = {}
+        self.last: list[tuple[str, str]] = []
 
-    def sample(self, conditions: Sequence[str], rng: np.random.Generator) -> list[str]:
-        return [self.best.get(c, (0.0, self.config.default_program))[1] for c in conditions]
+    def sample(self, conditions: Sequence[str], rng: np.random.Generator) -> list[Child]:
+        programs = [self.best.get(c, (0.0, self.config.default_program))[1] for c in conditions]
+        self.last = list(zip(conditions, programs))
+        return [Child(program=p, parent_id=None, operator=self.name) for p in programs]
 
-    def update(self, conditions: Sequence[str], programs: Sequence[str], rewards: Sequence[float]) -> dict[str, float]:
+    def update(self, evaluations: Sequence[Evaluation], rng: np.random.Generator) -> dict[str, float]:
         improved = 0
-        for condition, program, reward in zip(conditions, programs, rewards):
+        for (condition, program), reward in zip(self.last, self.rewards(evaluations)):
             if condition not in self.best or reward > self.best[condition][0]:
                 self.best[condition] = (float(reward), program)
                 improved += 1
         return {"improved": float(improved)}
 
-    def save(self, path: str) -> None:
-        with open(path, "w", encoding="utf-8") as fh:
+    def save(self, path) -> None:
+        with open(Path(path) / "best.json", "w", encoding="utf-8") as fh:
             json.dump(self.best, fh)
 
-    def load(self, path: str) -> None:
-        with open(path, encoding="utf-8") as fh:
+    def load(self, path) -> None:
+        with open(Path(path) / "best.json", encoding="utf-8") as fh:
             self.best = {c: (float(r), p) for c, (r, p) in json.load(fh).items()}

@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from elmcore import MutationContext, Outcome, Parent, hookimpl, hookspecs
+from elmcore import Evaluation, MutationContext, Outcome, Parent, hookimpl, hookspecs
 from elmcore.plugins import PluginManager
 from elmcore.workers import evaluate_programs
 from declared_hooks import declared_hooks
@@ -82,13 +82,18 @@ def test_elm_register_qd_algorithms():
 def test_elm_register_learners(tmp_path):
     pm = assert_registered_once("elm_register_learners", "learner", "meta-best-program", BestProgramLearner)
     cls = pm.get("learner", "meta-best-program")
-    learner = cls(cls.Config())
-    assert learner.update(["flat", "hills"], ["p1", "p2"], [1.0, 2.0]) == {"improved": 2.0}
-    learner.update(["flat"], ["p3"], [0.5])
-    learner.save(str(tmp_path / "learner.json"))
-    restored = cls(cls.Config())
-    restored.load(str(tmp_path / "learner.json"))
-    assert restored.sample(["flat", "hills", "new"], np.random.default_rng(0)) == \
+    learner = cls(cls.Config(), None, ["flat", "hills"])
+    rng = np.random.default_rng(0)
+    learner.sample(["flat", "hills"], rng)
+    learner.best = {}
+    learner.last = [("flat", "p1"), ("hills", "p2")]
+    assert learner.update([Evaluation.valid(1.0, (0.0,)), Evaluation.valid(2.0, (0.0,))], rng) == {"improved": 2.0}
+    learner.last = [("flat", "p3")]
+    learner.update([Evaluation.valid(0.5, (0.0,))], rng)
+    learner.save(tmp_path)
+    restored = cls(cls.Config(), None, ["flat", "hills"])
+    restored.load(tmp_path)
+    assert [c.program for c in restored.sample(["flat", "hills", "new"], rng)] == \
         ["p1", "p2", cls.Config().default_program]
 
 
