@@ -1,7 +1,8 @@
 """The generalisation test of the ELM paper (its Appendix F): a model is given the first
 half of a program it has not seen (the first half of its lines) and writes the rest, ``n``
 times; every completion is evaluated in the sandbox, and the best one's fitness is
-reported as a percentage of the original program's fitness.
+reported as a percentage of the original program's fitness (0 % when no completion is
+valid; no percentage when the original itself is not valid or does not move).
 
 Programs come from a dataset's held-out split, from ``.py`` files, or by name from the
 domain's seed programs (for Sodarace: wheel, galloper and runner, walkers from lineages
@@ -124,7 +125,8 @@ def run_completions(resolved: dict[str, Any], pm: Any, specs: list[str], n: int,
                    "given_lines": len(prefix.splitlines()), "original_fitness": base,
                    "original_reason": None if base is not None else original.reason, "completions": n,
                    "parsed": len(programs), "ran": ran, "valid": len(valid), "best_fitness": best,
-                   "best_percent": (100.0 * best / base) if best is not None and base else None}
+                   # no valid completion scores 0 % of a valid original (the paper's best-of-N)
+                   "best_percent": (100.0 * (best or 0.0) / base) if base else None}
             rows.append(row)
             if not quiet:
                 print(f"[{index + 1}/{len(tasks)}] {task.name}: {_percent(row['best_percent'])} of the original, "
