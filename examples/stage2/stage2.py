@@ -140,13 +140,13 @@ def main() -> None:
         best = "-" if r["max_fitness"] is None else f"{r['max_fitness']:.0f}"
         lines.append(f"| {r['threshold']:.0%} | {r['source']} | {r.get('parameters', '-')} | {r['runnable_pct']} | "
                      f"{r['valid_pct']} | {r['niches']} | {r['qd_score']:.0f} | {best} | "
-                     f"{r['programs_per_s'] or '-'} |")
+                     f"{(r['programs_per_s'] if r['source'] != 'dataset' else None) or '-'} |")
     lines += ["", "| threshold | model | held-out (mean best %) | " + " | ".join(OUT_OF_DISTRIBUTION) + " |",
               "|" + "---|" * (3 + len(OUT_OF_DISTRIBUTION))]
     for c in completions:
         held = [r["best_percent"] or 0.0 for r in c["rows"] if r["program"].startswith("held-out")]
         named = {r["program"]: r["best_percent"] for r in c["rows"]}
-        cells = [f"{named[n]:.1f}" if named.get(n) is not None else "0" for n in OUT_OF_DISTRIBUTION]
+        cells = [f"{named.get(n) or 0.0:.1f}" for n in OUT_OF_DISTRIBUTION]  # no valid completion: 0 %
         lines.append(f"| {c['threshold']:.0%} | {c['model']} | {sum(held) / max(len(held), 1):.1f} | "
                      + " | ".join(cells) + " |")
     table = "\n".join(lines)
