@@ -52,7 +52,7 @@ def test_registers_components_by_name():
     assert pm.get("domain", "number") is NumberDomain
     assert pm.get("mutator", "shift") is ShiftMutator
     info = pm.plugins()[0]
-    assert info.registered == {"domain": ["number"], "mutator": ["shift"]} and not info.errors
+    assert info.registered == {"domain": ["number"], "mutator": ["shift", "guess"]} and not info.errors
 
 
 def test_duplicate_name_is_rejected_naming_both_plugins():
@@ -75,7 +75,7 @@ def test_plugin_raising_in_hook_is_isolated():
     pm = manager(("bad", RaisingPlugin()), ("toys", ToyPlugin()))
     bad = next(p for p in pm.plugins() if p.name == "bad")
     assert "cannot initialise" in bad.errors[0]
-    assert pm.names("mutator") == ["shift"]
+    assert pm.names("mutator") == ["shift", "guess"]
 
 
 def test_registering_a_non_component_is_an_error():
