@@ -75,7 +75,7 @@ def test_plugin_raising_in_hook_is_isolated():
     pm = manager(("bad", RaisingPlugin()), ("toys", ToyPlugin()))
     bad = next(p for p in pm.plugins() if p.name == "bad")
     assert "cannot initialise" in bad.errors[0]
-    assert pm.names("mutator") == ["shift", "guess"]
+    assert pm.names("mutator") == ["guess", "shift"]
 
 
 def test_registering_a_non_component_is_an_error():
