@@ -89,8 +89,8 @@ def main() -> None:
           f"per sample; "
           f"{args.rounds} timed rounds per batch size after one warm-up")
     print("per batch size: seconds of one generate call (median and best of the rounds); "
-          "diffs/s and tokens/s from the median (best in brackets)")
-    print(f"{'batch':>6} {'median s':>9} {'best s':>8} {'diffs/s':>16} {'tokens/s':>18}")
+          "samples/s and tokens/s from the median (best in brackets)")
+    print(f"{'batch':>6} {'median s':>9} {'best s':>8} {'samples/s':>16} {'tokens/s':>18}")
     for batch in batch_sizes:
         backend.batch_size = batch
         prompts = [prompt] * batch

@@ -82,8 +82,8 @@ class SampleConfig(LLMConfig):
                                        "on `elm dataset programs`, a hub id, or the server's model name")
     max_new_tokens: int = Field(1024, ge=1, le=32768, description="longest program in tokens (an elm-trained "
                                                                    "model also stops at its own limit)")
-    batch_size: int = Field(128, ge=1, description="sequences per forward pass (hf): a small model on a CPU "
-                                                   "writes about as fast per step for 128 programs as for 32")
+    batch_size: int = Field(128, ge=1, description="sequences per forward pass (hf): a whole `elm sample` "
+                                                   "batch in one pass")
     prefix: str = Field("", description="text every program starts with; the model writes the rest")
     start_text: str | None = Field(None, description="text put before the prefix; default: the model's "
                                                      "start-of-document token (hf), nothing (openai)")
