@@ -140,6 +140,31 @@ class Learning:
         learning._restore()
         return learning
 
+    @classmethod
+    def load(cls, run_dir: str | Path, pm: PluginManager) -> "Learning":
+        """A learning run as it stands, read only: its learner holds the state of the last
+        finished iteration (for evaluating what it learnt)."""
+        store = RunStore.open(Path(run_dir), readonly=True)
+        stored = store.get_meta("config", kind=dict)
+        if not is_learning_config(stored):
+            store.close()
+            raise RunError(f"{run_dir} is not a learning run; make one with `elm learn`")
+        try:
+            resolved = resolve_learning(stored, pm)  # type: ignore[arg-type]
+        except ConfigError as exc:
+            store.close()
+            raise refused_config(run_dir, exc) from exc
+        learning = cls(Path(run_dir), resolved, pm, store)
+        learning._prepare()
+        last = store.next_batch() - 1
+        if last >= 0:
+            state = learning.run_dir / STATE
+            if cls._iteration_of(state) != last:
+                raise RunError(f"{state} does not hold the learner of iteration {last}; run `elm resume {run_dir}` "
+                               "to finish the interrupted iteration first")
+            learning.learner.load(state)
+        return learning
+
     def _write_config_file(self) -> None:
         try:
             (self.run_dir / CONFIG_FILE).write_text(dump_yaml(self.config), encoding="utf-8")
@@ -186,7 +211,7 @@ class Learning:
         stats: dict[str, Any] = self.store.last_stats() or {}
         if iteration >= self.iterations:
             return stats
-        pools = self._pools(workers)
+        pools = self.pools(workers)
         try:
             while iteration < self.iterations:
                 rng = np.random.default_rng([seed, iteration])
@@ -197,7 +222,7 @@ class Learning:
                     raise RunError(f"learner {self.learner.name!r} wrote {len(children)} programs for {samples} "
                                    "conditions; a learner must write one per condition")
                 t1 = time.perf_counter()
-                evaluations = self._evaluate(children, conditions, pools)
+                evaluations = self.evaluate(children, conditions, pools)
                 t2 = time.perf_counter()
                 learner_stats = self._call("learn", self.learner.update, evaluations, rng)
                 t3 = time.perf_counter()
@@ -224,15 +249,16 @@ class Learning:
             raise RunError(f"learner {self.learner.name!r} failed to {what}: {type(exc).__name__}: {exc}; "
                            "nothing of this iteration was recorded") from exc
 
-    def _pools(self, workers: int) -> dict[str, WorkerPool]:
+    def pools(self, workers: int) -> dict[str, WorkerPool]:
+        """A worker pool per condition, each evaluating under its condition."""
         base = component_options(self.config, "domain")
         domain_cls = type(self.domain)
         return {c: WorkerPool(domain_cls, {**base, **self.domain.condition_options(c)}, workers=workers)
                 for c in sorted(set(self.conditions))}
 
     @staticmethod
-    def _evaluate(children: Sequence[Child], conditions: Sequence[str],
-                  pools: dict[str, WorkerPool]) -> list[Evaluation]:
+    def evaluate(children: Sequence[Child], conditions: Sequence[str],
+                 pools: dict[str, WorkerPool]) -> list[Evaluation]:
         results: list[Evaluation | None] = [None] * len(children)
         for condition, pool in pools.items():
             picked = [i for i, c in enumerate(conditions) if c == condition and children[i].program is not None]

@@ -223,3 +223,22 @@ def test_cli_errors_are_one_line(tmp_path, args, expected) -> None:
     assert done.returncode == 2 and len(lines) == 1, done.stderr[-2000:]
     assert lines[0].startswith("elm: error: ") and expected in lines[0], lines[0]
     assert not (tmp_path / "r").exists()
+
+
+def test_evaluate_learner_compares_sources_per_condition(pm, digit_model, tmp_path) -> None:
+    from elm_ppo.evaluation import evaluate_learner, format_table
+
+    run = Learning.start(tmp_path / "r", short_config(pm, digit_model, 1), pm)
+    run.run()
+    run.close()
+    programs = [f"def value():\n    return {d}\n" for d in (8, 9)]
+    table = evaluate_learner(tmp_path / "r", pm, 8, dataset_programs=programs)
+    assert set(table) == {"low", "high"}
+    assert set(table["high"]) == {"dataset", "stage2", "stage3"}
+    assert table["high"]["dataset"]["mean"] >= 8.0 and table["low"]["dataset"]["best"] <= 1.0  # 8s and 9s
+    for row in table.values():
+        for cell in row.values():
+            assert 0.0 <= cell["mean"] <= cell["best"] <= 9.0 and 0.0 <= cell["valid_pct"] <= 100.0
+    assert "Stage-3 (discrete TEN)" in format_table(table, 8, "discrete")
+    with pytest.raises(ValueError, match="the run learnt for low, high, not 'sideways'"):
+        evaluate_learner(tmp_path / "r", pm, 8, conditions=["sideways"])
