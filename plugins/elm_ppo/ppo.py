@@ -48,7 +48,8 @@ class PPOConfig(PluginConfig):
     temperature: float = Field(0.7, gt=0, description="sampling temperature: the policy is the Stage-2 model's "
                                                       "tempered distribution (at 1.0 a small model writes few "
                                                       "programs that parse)")
-    lr: float = Field(1e-4, gt=0, description="policy learning rate (the language model)")
+    lr: float = Field(1e-5, gt=0, description="policy learning rate (the language model): at 1e-4 one update "
+                                               "moved a 1M Stage-2 model 3-6 nats per program from where it started")
     ten_lr: float = Field(1e-3, gt=0, description="learning rate of the TENs (they start from nothing)")
     value_lr: float = Field(1e-4, gt=0, description="value network learning rate")
     epochs: int = Field(4, ge=1, description="PPO passes over each iteration's samples")
