@@ -140,23 +140,14 @@ def learn(
 ) -> None:
     """Train a conditional learner (Stage 3): it writes a program per condition, each is
     evaluated under its condition, and it learns from the results."""
-    from elmcore.config import apply_override, load_file, parse_override, resolve_learning
+    from elmcore.config import raw_config, resolve_learning
     from elmcore.learning import Learning, domains_with_conditions
 
     pm = get_plugin_manager()
-    data: dict[str, Any] = load_file(config) if config else {}
-    for section in ("domain", "learner"):
-        if isinstance(data.get(section), str):
-            data[section] = {"name": data[section]}
     shortcuts = {"learner.name": learner, "learner.model": model, "learner.ten": ten, "learn.samples": samples,
                  "learn.iterations": iterations, "learn.workers": workers, "learn.seed": seed, "domain.name": domain,
                  "learn.conditions": [c.strip() for c in conditions.split(",") if c.strip()] if conditions else None}
-    for dotted, value in shortcuts.items():
-        if value is not None:
-            apply_override(data, dotted.split("."), value)
-    for text in set_ or []:
-        path, value = parse_override(text)
-        apply_override(data, path, value)
+    data = raw_config(config, shortcuts, set_ or [])
     data.setdefault("learner", {}).setdefault("name", "ppo")
     wanted = (data.get("learn") or {}).get("conditions")
     if not wanted:

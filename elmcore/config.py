@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import json
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -180,11 +181,14 @@ def resolve_learning(data: dict[str, Any], pm: PluginManager) -> dict[str, Any]:
     return resolved
 
 
-def build_config(pm: PluginManager, config_file: str | Path | None = None,
-                 shortcuts: dict[str, Any] | None = None, overrides: list[str] = ()) -> dict[str, Any]:
-    """Config file, then command-line shortcuts (``--domain`` ...), then ``--set`` overrides."""
-    data: dict[str, Any] = load_file(config_file) if config_file else {}
-    for section in COMPONENT_KINDS:
+def raw_config(config_file: str | Path | None = None, shortcuts: dict[str, Any] | None = None,
+               overrides: Sequence[str] = (), base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``base`` (or the config file), then command-line shortcuts (``--domain`` ...), then
+    ``--set`` overrides, not yet validated."""
+    data: dict[str, Any] = dict(base or {})
+    if config_file:
+        data.update(load_file(config_file))
+    for section in ("domain", "mutator", "qd", "learner"):
         if isinstance(data.get(section), str):  # "mutator: gp" is short for "mutator: {name: gp}"
             data[section] = {"name": data[section]}
     for dotted, value in (shortcuts or {}).items():
@@ -197,7 +201,13 @@ def build_config(pm: PluginManager, config_file: str | Path | None = None,
     for text in overrides:
         path, value = parse_override(text)
         apply_override(data, path, value)
-    return resolve(data, pm)
+    return data
+
+
+def build_config(pm: PluginManager, config_file: str | Path | None = None,
+                 shortcuts: dict[str, Any] | None = None, overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """The resolved config of a run: ``raw_config``, validated."""
+    return resolve(raw_config(config_file, shortcuts, overrides), pm)
 
 
 def component_options(resolved: dict[str, Any], section: str) -> dict[str, Any]:

@@ -73,6 +73,7 @@ class Rollout:
     condition: np.ndarray  # (N,) condition indices
     tokens: list[list[int]]  # the actions of each sample, end-of-text included when written
     ref_logprobs: list[np.ndarray]  # log pi_ref of each action
+    logprobs: list[np.ndarray]  # log pi of each action, the policy before the update
 
 
 # -- pure functions (tested on hand-computed cases) ------------------------------------------
@@ -238,10 +239,11 @@ class PPOLearner(ConditionalLearner):
         with torch.inference_mode():
             for start in range(0, len(conditions), self.config.batch_size):
                 tokens += self._generate(condition[start:start + self.config.batch_size], generator)
-        rollout = Rollout(condition, tokens, [])
-        rollout.ref_logprobs, logprobs = self._scores(rollout)
+        rollout = Rollout(condition, tokens, [], [])
+        # by full forward passes: the same arithmetic as the update's, so the first ratio is exactly 1
+        rollout.ref_logprobs, rollout.logprobs = self._scores(rollout)
         self._rollout = rollout
-        return [self._child(t, lp, ref) for t, lp, ref in zip(tokens, logprobs, rollout.ref_logprobs)]
+        return [self._child(t, lp, ref) for t, lp, ref in zip(tokens, rollout.logprobs, rollout.ref_logprobs)]
 
     def _generate(self, condition: np.ndarray, generator) -> list[list[int]]:
         torch = self.torch
@@ -319,8 +321,7 @@ class PPOLearner(ConditionalLearner):
             raise ValueError("update() needs the evaluations of the last sample() call, in its order")
         rewards = self.rewards(evaluations)
         n = len(rollout.tokens)
-        # the old policy and the values, by full forward passes (the same arithmetic as the update)
-        _, old = self._scores(rollout)
+        old = rollout.logprobs
         values = self._values(rollout)
         advantages, returns, kls = [], [], []
         for i in range(n):

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from elmcore.config import ConfigError, apply_override, parse_override, resolve
+from elmcore.config import ConfigError, raw_config, resolve
 
 
 def _fail(message: str) -> None:
@@ -78,11 +78,8 @@ def build_sample_config(pm: Any, model: str | None, dataset: Path | None, n: int
     run: dict[str, Any] = {"evals": n, "batch_size": batch_size, "seed": seed}
     if workers is not None:
         run["workers"] = workers
-    data = {"run": run, "domain": domain_section, "mutator": mutator, "qd": qd_section}
-    for text in overrides:
-        path, value = parse_override(text)
-        apply_override(data, path, value)
-    return resolve(data, pm)
+    base = {"run": run, "domain": domain_section, "mutator": mutator, "qd": qd_section}
+    return resolve(raw_config(overrides=overrides, base=base), pm)
 
 
 def sample_command(

@@ -242,3 +242,22 @@ def test_evaluate_learner_compares_sources_per_condition(pm, digit_model, tmp_pa
     assert "Stage-3 (discrete TEN)" in format_table(table, 8, "discrete")
     with pytest.raises(ValueError, match="the run learnt for low, high, not 'sideways'"):
         evaluate_learner(tmp_path / "r", pm, 8, conditions=["sideways"])
+
+
+def test_status_and_best_per_condition_of_a_learning_run(pm, digit_model, tmp_path) -> None:
+    from elmcore.store import RunStore
+
+    run = Learning.start(tmp_path / "r", short_config(pm, digit_model, 1), pm)
+    run.run()
+    run.close()
+    store = RunStore.open(tmp_path / "r", readonly=True)
+    best = store.best_per_condition()
+    store.close()
+    rows = store_rows(tmp_path / "r")
+    for condition in ("low", "high"):
+        valid = [r[5] for r in rows if r[2] == condition and r[4] == "valid"]
+        assert best[condition].fitness == max(valid)
+    done = elm_command("status", str(tmp_path / "r"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "learner ppo, conditions low, high" in done.stdout and "iterations 1 of 1; samples 16" in done.stdout
+    assert f"high: best fitness {best['high'].fitness:.4g}" in done.stdout
