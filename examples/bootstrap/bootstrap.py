@@ -20,12 +20,12 @@ the script can be stopped and started again.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from steps import Steps  # noqa: E402  (examples/steps.py)
 
 from elmcore.store import RunStore
 
@@ -34,19 +34,11 @@ APPLIED = ("not_runnable", "invalid", "valid")
 RAN = ("invalid", "valid")
 
 
-TIMINGS: Path | None = None  # out/timings.jsonl: every command's duration, kept across restarts
+steps: Steps  # set by main()
 
 
 def elm(*args: str) -> None:
-    command = [sys.executable, "-m", "elmcore.cli", *args]
-    print("$ elm " + " ".join(args), flush=True)
-    started = time.monotonic()
-    subprocess.run(command, check=True)
-    seconds = time.monotonic() - started
-    print(f"  ({seconds:.0f} s)", flush=True)
-    if TIMINGS is not None:
-        with open(TIMINGS, "a") as fh:
-            fh.write(json.dumps({"command": "elm " + " ".join(args), "seconds": round(seconds, 1)}) + "\n")
+    steps.elm(*args)
 
 
 def train(model: Path, *options: str) -> None:
@@ -98,8 +90,8 @@ def main() -> None:
     args = parser.parse_args()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    global TIMINGS
-    TIMINGS = out / "timings.jsonl"
+    global steps
+    steps = Steps(out)
 
     gp_runs = []
     for seed_program, seed in GP_RUNS:
@@ -150,12 +142,7 @@ def main() -> None:
         lines.append(f"| {r['round']} | {r['evals']} | {r['applied_pct']} | {r['runnable_pct']} | {r['valid_pct']} "
                      f"| {r['niches']} | {r['qd_score']} | {best} |")
     table = "\n".join(lines)
-    print(table)
-    timings = [json.loads(line) for line in TIMINGS.read_text().splitlines()] if TIMINGS.exists() else []
-    seconds = sum(t["seconds"] for t in timings)
-    (out / "figures.json").write_text(json.dumps({"rows": rows, "command_seconds": round(seconds)}, indent=2) + "\n")
-    (out / "figures.md").write_text(table + f"\n\n{seconds / 60:.0f} minutes of elm commands in all "
-                                            f"({len(timings)} commands, {TIMINGS.name}).\n")
+    steps.write_figures(table, {"rows": rows})
     if args.ship is not None:
         shutil.copytree(model, args.ship, dirs_exist_ok=True, ignore=shutil.ignore_patterns("checkpoint*"))
         print(f"shipped {model} to {args.ship}")

@@ -24,26 +24,20 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from steps import Steps  # noqa: E402  (examples/steps.py)
 
 STAGE1 = (("square", 0), ("square", 1), ("cppn-fixed", 0), ("cppn-fixed", 1), ("cppn-mutable", 0),
           ("cppn-mutable", 1))  # (seed program, seed)
 OUT_OF_DISTRIBUTION = ("wheel", "galloper", "runner")
-TIMINGS: Path | None = None
+steps: Steps  # set by main()
 
 
 def elm(*args: str) -> None:
-    print("$ elm " + " ".join(args), flush=True)
-    started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "elmcore.cli", *args], check=True)
-    seconds = time.monotonic() - started
-    print(f"  ({seconds:.0f} s)", flush=True)
-    if TIMINGS is not None:
-        with open(TIMINGS, "a") as fh:
-            fh.write(json.dumps({"command": "elm " + " ".join(args), "seconds": round(seconds, 1)}) + "\n")
+    steps.elm(*args)
 
 
 def sample_figures(run_dir: Path) -> dict:
@@ -82,8 +76,8 @@ def main() -> None:
     args = parser.parse_args()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    global TIMINGS
-    TIMINGS = out / "timings.jsonl"
+    global steps
+    steps = Steps(out)
     thresholds = [float(t) for t in args.thresholds.split(",")]
     sizes = args.sizes.split(",")
     steps = dict(item.split("=") for item in args.steps.split(","))
@@ -150,13 +144,7 @@ def main() -> None:
         lines.append(f"| {c['threshold']:.0%} | {c['model']} | {sum(held) / max(len(held), 1):.1f} | "
                      + " | ".join(cells) + " |")
     table = "\n".join(lines)
-    print(table)
-    timings = [json.loads(line) for line in TIMINGS.read_text().splitlines()] if TIMINGS.exists() else []
-    seconds = sum(t["seconds"] for t in timings)
-    (out / "figures.json").write_text(json.dumps({"samples": samples, "completions": completions, "datasets": datasets,
-                                                 "command_seconds": round(seconds)}, indent=2) + "\n")
-    (out / "figures.md").write_text(table + f"\n\n{seconds / 60:.0f} minutes of elm commands in all "
-                                            f"({len(timings)} commands, {TIMINGS.name}).\n")
+    steps.write_figures(table, {"samples": samples, "completions": completions, "datasets": datasets})
 
 
 if __name__ == "__main__":

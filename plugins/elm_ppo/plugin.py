@@ -19,16 +19,19 @@ def elm_register_learners(register: Callable[[type], None]) -> None:
 
 
 def evaluate_learner_command(
-    run_dir: Annotated[Path, typer.Argument(help="a learning run made by `elm learn`")],
+    run_dirs: Annotated[list[Path], typer.Argument(help="learning runs made by `elm learn` from one Stage-2 model")],
     n: Annotated[int, typer.Option(help="programs per terrain and source")] = 256,
-    terrains: Annotated[Optional[str], typer.Option(help="comma-separated (default: the run's)")] = None,
+    terrains: Annotated[Optional[str], typer.Option(help="comma-separated (default: the first run's)")] = None,
     dataset: Annotated[Optional[Path], typer.Option(help="also draw programs from this Stage-2 dataset")] = None,
+    extra: Annotated[Optional[str], typer.Option(
+        help="also give the mean of this numeric extra over the valid programs (Sodarace: displacement, "
+             "the signed distance walked)")] = None,
     workers: Annotated[int, typer.Option(help="evaluation worker processes per terrain")] = 1,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     report: Annotated[Optional[Path], typer.Option(help="also write the table as JSON here")] = None,
 ) -> None:
     """The paper's Stage-3 table: best and mean fitness per terrain of N programs from the
-    dataset, the Stage-2 model and the learner after its last iteration."""
+    dataset, the Stage-2 model and each run's learner after its last iteration."""
     import json
 
     from elmcore.plugins import get_plugin_manager
@@ -49,22 +52,18 @@ def evaluate_learner_command(
         except ValueError as exc:
             fail(str(exc))
     conditions = [t.strip() for t in terrains.split(",") if t.strip()] if terrains else None
-    try:
-        table = evaluate_learner(run_dir, get_plugin_manager(), n, conditions, programs, seed, workers)
-    except ValueError as exc:
-        fail(str(exc))
-    ten = "?"
-    try:
-        from elmcore.store import RunStore
+    from elmcore.engine import RunError
+    from elmcore.store import StoreError
 
-        store = RunStore.open(run_dir, readonly=True)
-        ten = str((store.get_meta("config", kind=dict) or {}).get("learner", {}).get("ten", "?"))
-        store.close()
-    except Exception:  # the table is what matters; the label is a nicety
-        pass
-    typer.echo(format_table(table, n, ten))
+    try:
+        table = evaluate_learner(run_dirs, get_plugin_manager(), n, conditions, programs, seed, workers, extra)
+    except (ValueError, RunError, StoreError) as exc:
+        fail(str(exc))
+    typer.echo(format_table(table, n, extra))
     if report is not None:
-        report.write_text(json.dumps({"run": str(run_dir), "n": n, "terrains": table}, indent=2) + "\n")
+        report.write_text(json.dumps({"runs": [str(d) for d in run_dirs], "n": n, "extra": extra,
+                                      "sources": list(next(iter(table.values()))), "terrains": table},
+                                     indent=2) + "\n")
 
 
 @hookimpl

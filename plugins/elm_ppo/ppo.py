@@ -3,7 +3,7 @@
 Everything in one module, in the order it runs:
 
 1. **Policy**: the Stage-2 model; the condition enters through a terrain embedding network
-   (``ten.py``) whose vector is added to the start-of-document token's input embedding.
+   (``ten.py``) whose vector is added to the input embedding of every position.
    The TEN starts at zero, so the policy starts as the Stage-2 model exactly.
 2. **Sampling**: token by token with a KV cache, from ``softmax(logits / temperature)``;
    a program ends at end-of-text or after ``max_new_tokens``.
@@ -14,7 +14,8 @@ Everything in one module, in the order it runs:
    frozen Stage-2 model, so the policy stays near what it learnt from data.
 4. **Value network**: a separate copy of the language model with its own TEN and a scalar
    head on the last hidden state, one value per token position.
-5. **GAE** (gamma, lambda) over the tokens, advantages whitened over the batch.
+5. **GAE** (gamma, lambda) over the tokens, advantages whitened over the batch (or per
+   condition: ``whiten``).
 6. **PPO update**: ``epochs`` passes over the batch in ``minibatches``; the clipped policy
    loss and the clipped value loss, each with its own Adam optimiser.
 
@@ -58,6 +59,9 @@ class PPOConfig(PluginConfig):
     value_clip: float = Field(0.2, gt=0, description="value clip, in reward units")
     gamma: float = Field(1.0, ge=0, le=1, description="discount per token")
     lam: float = Field(0.95, ge=0, le=1, description="GAE lambda")
+    whiten: Literal["batch", "condition"] = Field(
+        "batch", description="advantages are whitened over the whole batch, or per condition (each "
+                             "condition's samples then weigh alike in the update, however large its rewards)")
     kl_coef: float = Field(0.05, ge=0, description="weight of the per-token KL to the Stage-2 model in the reward")
     reward_scale: float = Field(100.0, gt=0, description="fitness is divided by this to make the reward")
     invalid_reward: float = Field(-1.0, description="reward of a program that is not valid")
@@ -94,6 +98,19 @@ def gae(rewards: np.ndarray, values: np.ndarray, gamma: float, lam: float) -> tu
         running = delta + gamma * lam * running
         advantages[t] = running
     return advantages, advantages + values
+
+
+def whiten(advantages: Sequence[np.ndarray], groups: np.ndarray) -> list[np.ndarray]:
+    """Each sample's token advantages shifted and scaled by the mean and standard deviation of
+    all the tokens of its group (its condition, or one group for the batch)."""
+    out: list[np.ndarray] = [np.empty(0)] * len(advantages)
+    for group in np.unique(groups):
+        members = np.flatnonzero(groups == group)
+        flat = np.concatenate([advantages[i] for i in members])
+        mean, std = float(flat.mean()), float(flat.std()) + 1e-8
+        for i in members:
+            out[i] = (advantages[i] - mean) / std
+    return out
 
 
 def policy_loss(logprobs, old_logprobs, advantages, mask, clip: float):
@@ -330,9 +347,7 @@ class PPOLearner(ConditionalLearner):
             advantages.append(adv)
             returns.append(ret)
             kls.append(float(np.sum(old[i] - rollout.ref_logprobs[i])))
-        flat = np.concatenate(advantages)
-        mean, std = float(flat.mean()), float(flat.std()) + 1e-8
-        advantages = [(a - mean) / std for a in advantages]
+        advantages = whiten(advantages, rollout.condition if self.config.whiten == "condition" else np.zeros(n))
         self.policy.train()
         self.value_body.train()
         sums: dict[str, float] = {"policy_loss": 0.0, "value_loss": 0.0, "clipfrac": 0.0, "approx_kl": 0.0}

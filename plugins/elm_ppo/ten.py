@@ -1,5 +1,5 @@
 """Terrain embedding networks (TEN): a condition -> one vector the width of the language
-model's embeddings, added to the start-of-document token's input embedding.
+model's embeddings, added to the input embedding of every position.
 
 ``discrete``: one learned vector per condition. ``vision``: a small CNN over the picture of
 the condition the domain draws (``Domain.draw_condition``), or a frozen image model loaded

@@ -39,7 +39,7 @@ class DigitDomain(Domain):
         if isinstance(output, bool) or not isinstance(output, int) or not 0 <= output <= 9:
             return Evaluation.failed(Outcome.INVALID, f"value() returned {output!r}, not a digit")
         fitness = output if self.config.condition == "high" else 9 - output
-        return Evaluation.valid(float(fitness), (float(output),))
+        return Evaluation.valid(float(fitness), (float(output),), digit=output)
 
 
 class PicturedDigitDomain(DigitDomain):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import sqlite3
 from dataclasses import asdict
 from pathlib import Path
@@ -17,7 +18,8 @@ import torch
 from elmcore.config import resolve_learning
 from elmcore.learning import Learning
 from elmcore.plugins import PluginManager
-from elm_ppo.ppo import gae, policy_loss, token_rewards, value_loss
+from elmcore.store import RunStore
+from elm_ppo.ppo import gae, policy_loss, token_rewards, value_loss, whiten
 from elm_ppo.ten import DiscreteTEN, VisionTEN, make_ten
 from elm_train.dataset_dir import write_dataset
 from elm_train.programs import ProgramRecord
@@ -40,6 +42,20 @@ def test_gae_on_a_three_token_sample() -> None:
     assert advantages == pytest.approx([0.125, 0.25, 0.5])
     advantages, _ = gae(rewards, values, gamma=0.9, lam=1.0)
     assert advantages == pytest.approx([0.81 - 0.5, 0.9 - 0.5, 0.5])
+
+
+def test_whitening_per_condition_and_over_the_batch() -> None:
+    samples = [np.array([1.0, 3.0]), np.array([2.0]), np.array([10.0, 30.0])]
+    # per condition: samples 0 and 1 share condition 0 (tokens 1, 3, 2: mean 2, std sqrt(2/3))
+    by_condition = whiten(samples, np.array([0, 0, 1]))
+    s0 = math.sqrt(2.0 / 3.0)
+    assert np.allclose(by_condition[0], [-1.0 / s0, 1.0 / s0], atol=1e-6)
+    assert np.allclose(by_condition[1], [0.0], atol=1e-6)
+    assert np.allclose(by_condition[2], [-1.0, 1.0], atol=1e-6)  # 10, 30: mean 20, std 10
+    # over the batch: tokens 1, 3, 2, 10, 30 (mean 9.2)
+    flat = np.array([1.0, 3.0, 2.0, 10.0, 30.0])
+    whole = np.concatenate(whiten(samples, np.zeros(3)))
+    assert np.allclose(whole, (flat - flat.mean()) / flat.std(), atol=1e-6)
 
 
 def test_policy_loss_clips_the_ratio_on_the_side_that_would_gain() -> None:
@@ -232,20 +248,44 @@ def test_evaluate_learner_compares_sources_per_condition(pm, digit_model, tmp_pa
     run.run()
     run.close()
     programs = [f"def value():\n    return {d}\n" for d in (8, 9)]
-    table = evaluate_learner(tmp_path / "r", pm, 8, dataset_programs=programs)
+    table = evaluate_learner(tmp_path / "r", pm, 8, dataset_programs=programs, extra="digit")
     assert set(table) == {"low", "high"}
-    assert set(table["high"]) == {"dataset", "stage2", "stage3"}
+    assert list(table["high"]) == ["dataset", "stage2", "stage3-discrete"]
     assert table["high"]["dataset"]["mean"] >= 8.0 and table["low"]["dataset"]["best"] <= 1.0  # 8s and 9s
+    assert 8.0 <= table["high"]["dataset"]["extra_mean"] <= 9.0  # the digits written, not the fitness
+    assert 8.0 <= table["low"]["dataset"]["extra_mean"] <= 9.0
     for row in table.values():
         for cell in row.values():
             assert 0.0 <= cell["mean"] <= cell["best"] <= 9.0 and 0.0 <= cell["valid_pct"] <= 100.0
-    assert "Stage-3 (discrete TEN)" in format_table(table, 8, "discrete")
-    with pytest.raises(ValueError, match="the run learnt for low, high, not 'sideways'"):
+    text = format_table(table, 8, "digit")
+    assert "stage3-discrete" in text and "mean digit" in text
+    with pytest.raises(ValueError, match="learnt for low, high, not 'sideways'"):
         evaluate_learner(tmp_path / "r", pm, 8, conditions=["sideways"])
 
 
+def test_evaluate_learner_puts_runs_side_by_side(pm, digit_model, tmp_path) -> None:
+    """Two runs of one model: one column each, the Stage-2 column once; a run of another
+    model is refused by name."""
+    from elm_ppo.evaluation import evaluate_learner
+
+    for name, seed in (("a", 0), ("b", 1)):
+        config = short_config(pm, digit_model, 1)
+        config["learn"]["seed"] = seed
+        run = Learning.start(tmp_path / name, config, pm)
+        run.run()
+        run.close()
+    table = evaluate_learner([tmp_path / "a", tmp_path / "b"], pm, 4)
+    assert list(table["high"]) == ["stage2", "stage3-a", "stage3-b"]
+    stored = RunStore.open(tmp_path / "b")
+    config = stored.get_meta("config", kind=dict)
+    config["learner"]["model"] = str(shutil.copytree(digit_model, tmp_path / "elsewhere"))
+    stored.set_meta("config", config)
+    stored.close()
+    with pytest.raises(ValueError, match="compare runs of one Stage-2 model"):
+        evaluate_learner([tmp_path / "a", tmp_path / "b"], pm, 4)
+
+
 def test_status_and_best_per_condition_of_a_learning_run(pm, digit_model, tmp_path) -> None:
-    from elmcore.store import RunStore
 
     run = Learning.start(tmp_path / "r", short_config(pm, digit_model, 1), pm)
     run.run()
