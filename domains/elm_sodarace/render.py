@@ -171,9 +171,26 @@ def write_gif(rec: Recording, path: Path, size: tuple[int, int], fps: float) -> 
     return len(images)
 
 
+def strip_picks(frames: int, frame_s: float, period_s: float, count: int) -> list[int]:
+    """Indices of ``count`` frames (of ``frames``, ``frame_s`` apart) spread over the walk, each
+    moved (by at most half a muscle period) to the k-th of ``count`` phases of the period:
+    frames a whole number of periods apart would all show the gait at the same phase."""
+    count = max(1, count)
+    last = frames - 1
+    picks = []
+    for k, t in enumerate(np.linspace(0.0, last * frame_s, count)):
+        if period_s > 0 and count > 1:
+            offset = (t - k * period_s / count) % period_s  # how far past the wanted phase t is
+            t -= offset if offset <= period_s / 2 else offset - period_s
+        picks.append(int(np.clip(round(t / frame_s), 0, last)) if frame_s > 0 else 0)
+    return picks
+
+
 def write_strip(rec: Recording, path: Path, size: tuple[int, int], count: int) -> int:
-    """A PNG of ``count`` frames side by side, evenly spaced over the walk."""
-    picks = np.linspace(0, len(rec.result.frames) - 1, max(1, count)).round().astype(int).tolist()
+    """A PNG of ``count`` frames side by side, spread over the walk at distinct gait phases."""
+    frames_n = len(rec.result.frames)
+    frame_s = rec.result.simulated_s / (frames_n - 1) if frames_n > 1 else 0.0
+    picks = strip_picks(frames_n, frame_s, rec.physics.muscle_period_s, count)
     strip = Image.new("RGB", (size[0] * len(picks), size[1]), (255, 255, 255))
     for k, image in enumerate(frames(rec, size, picks)):
         strip.paste(image.convert("RGB"), (k * size[0], 0))

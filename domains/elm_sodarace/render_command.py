@@ -33,7 +33,12 @@ def _fail(message: str) -> None:
 
 def _read_program(path: Path) -> str:
     if path.suffix != ".py":
-        raise RenderError(f"{path}: give a .py program or a run directory")
+        from elm_sodarace.seed_loading import load_seed, seed_names
+
+        names = seed_names()
+        if str(path).replace("_", "-") in names:
+            return load_seed(str(path))
+        raise RenderError(f"{path}: give a .py program, a run directory or a seed name ({', '.join(names)})")
     if not path.is_file():
         raise RenderError(f"{path}: no such file")
     if path.stat().st_size > MAX_PROGRAM_BYTES:
@@ -129,7 +134,8 @@ def _terrain_and_physics(domain_config: dict[str, Any], terrain: str | None,
 
 
 def render_command(
-    source: Annotated[Path, typer.Argument(help="a walker program (.py) or a run directory")],
+    source: Annotated[Path, typer.Argument(help="a walker program (.py), a run directory or a seed name "
+                                                "(square, radial, ...)")],
     out: Annotated[Path, typer.Option(help="output file: .gif (animation) or .png (strip of frames)")] = Path("walker.gif"),
     terrain: Annotated[Optional[str], typer.Option(help="terrain (default: flat, or the run's terrain); in a "
                                                          "learning run, --best picks the best written for it")] = None,
@@ -141,7 +147,7 @@ def render_command(
     height: Annotated[int, typer.Option(help="frame height in pixels")] = 360,
     strip: Annotated[int, typer.Option(help="frames in a .png strip")] = 6,
 ) -> None:
-    """Animate a Sodarace walker: a program file, or a run's best walker or niche elite."""
+    """Animate a Sodarace walker: a program file, a seed, or a run's best walker or niche elite."""
     started = time.perf_counter()
     try:
         if out.suffix.lower() not in (".gif", ".png"):

@@ -53,6 +53,27 @@ def test_png_is_a_strip_of_frames(square_file, tmp_path):
         assert png.size == (800, 120)
 
 
+def test_a_seed_renders_by_name(tmp_path):
+    out = tmp_path / "walk.png"
+    result = render("cppn_fixed", "--out", out, "--duration", "0.5", "--width", "100", "--height", "60",
+                    "--strip", "2")
+    assert result.exit_code == 0, result.output
+    assert "of cppn_fixed on flat" in result.output
+
+
+def test_strip_frames_fall_on_different_phases_of_the_gait():
+    from elm_sodarace.render import strip_picks
+
+    # 10 s at 20 frames/s (201 frames), muscles of period 0.5 s, 6 frames: evenly spaced frames
+    # would fall at 0, 2, 4, 6, 8, 10 s, every one at the same phase
+    picks = strip_picks(201, 0.05, 0.5, 6)
+    assert picks[0] == 0 and picks == sorted(picks) and max(picks) <= 200
+    phases = [round((i * 0.05) % 0.5, 3) for i in picks]
+    assert len(set(phases)) == 6, phases
+    assert all(abs(i * 0.05 - t) <= 0.25 + 1e-9 for i, t in zip(picks, [0, 2, 4, 6, 8, 10]))  # near even spacing
+    assert strip_picks(201, 0.05, 0.5, 1) == [0]
+
+
 def test_frames_show_muscles_in_colour(square_file, tmp_path):
     out = tmp_path / "walk.png"
     render(square_file, "--out", out, "--duration", "0.5", "--strip", "1")
@@ -68,6 +89,7 @@ def test_frames_show_muscles_in_colour(square_file, tmp_path):
     (["{square}", "--terrain", "tunel"], "Did you mean 'tunnel'"),
     (["{square}", "--best"], "apply to a run directory"),
     (["{bad}"], "the walker is invalid: walker has 1 joints"),
+    (["sqare"], "give a .py program, a run directory or a seed name (cppn-fixed, "),
     (["{crash}"], "the program did not run: ZeroDivisionError"),
 ])
 def test_errors_are_one_line_not_tracebacks(args, message, square_file, tmp_path):
