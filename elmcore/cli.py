@@ -12,7 +12,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from elmcore.config import ConfigError, build_config
+from elmcore.config import DEFAULT_NAMES, ConfigError, LearnSection, RunSection, build_config
 from elmcore.engine import Engine, Progress, RunError
 from elmcore.plugins import KIND_LABELS, PluginError, get_plugin_manager
 from elmcore.store import RunStore, StoreError
@@ -23,6 +23,30 @@ app = typer.Typer(name="elm", help="Evolution through Large Models: evolve Pytho
                   pretty_exceptions_enable=False)
 
 USER_ERRORS = (ConfigError, PluginError, RunError, StoreError, WorkerCrashed)
+
+
+def _default(section: type, key: str) -> str:
+    """' (default: V)' for a help text, from the config model that holds the default."""
+    value = section.model_fields[key].default
+    return f" (default: {value:,})" if isinstance(value, int) else f" (default: {value})"
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"elm {version('elm')}")
+        except PackageNotFoundError:
+            typer.echo("elm (not installed: run it from an installed copy to see its version)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="print elm's version and exit")] = False) -> None:
+    """Evolution through Large Models: evolve Python programs with LLM mutation operators and
+    quality-diversity search."""
 
 
 def _fail(message: str) -> None:
@@ -87,13 +111,19 @@ def drive(engine: Engine, quiet: bool) -> None:
 
 @app.command()
 def run(
-    domain: Annotated[Optional[str], typer.Option(help="domain plugin, e.g. parity, sodarace")] = None,
-    mutator: Annotated[Optional[str], typer.Option(help="mutation operator, e.g. gp, diff, prompt, edit")] = None,
-    qd: Annotated[Optional[str], typer.Option(help="QD algorithm, e.g. map-elites, cvt-map-elites")] = None,
-    evals: Annotated[Optional[int], typer.Option(help="total candidates to produce")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="children per iteration")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="evaluation worker processes")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="random seed")] = None,
+    domain: Annotated[Optional[str], typer.Option(
+        help=f"domain plugin, e.g. parity, sodarace (default: {DEFAULT_NAMES['domain']})")] = None,
+    mutator: Annotated[Optional[str], typer.Option(
+        help=f"mutation operator, e.g. gp, diff, prompt, edit (default: {DEFAULT_NAMES['mutator']})")] = None,
+    qd: Annotated[Optional[str], typer.Option(
+        help=f"QD algorithm, e.g. map-elites, cvt-map-elites (default: {DEFAULT_NAMES['qd']})")] = None,
+    evals: Annotated[Optional[int], typer.Option(
+        help="total candidates to produce" + _default(RunSection, "evals"))] = None,
+    batch_size: Annotated[Optional[int], typer.Option(
+        help="children per iteration" + _default(RunSection, "batch_size"))] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        help="evaluation worker processes" + _default(RunSection, "workers"))] = None,
+    seed: Annotated[Optional[int], typer.Option(help="random seed" + _default(RunSection, "seed"))] = None,
     seed_program: Annotated[Optional[str], typer.Option(help="seed program name or .py path (domain.seed_program)")] = None,
     terrain: Annotated[Optional[str], typer.Option(help="terrain, for domains that have them (domain.terrain)")] = None,
     model: Annotated[Optional[str], typer.Option(help="LLM hub id or local path (mutator.model)")] = None,
@@ -128,11 +158,14 @@ def learn(
         "--conditions", "--terrains", help="comma-separated conditions (Sodarace: terrains), drawn uniformly")] = None,
     ten: Annotated[Optional[str], typer.Option(help="terrain embedding network: discrete or vision (learner.ten)")
                    ] = None,
-    samples: Annotated[Optional[int], typer.Option(help="programs per iteration")] = None,
-    iterations: Annotated[Optional[int], typer.Option(help="learning iterations")] = None,
+    samples: Annotated[Optional[int], typer.Option(
+        help="programs per iteration" + _default(LearnSection, "samples"))] = None,
+    iterations: Annotated[Optional[int], typer.Option(
+        help="learning iterations" + _default(LearnSection, "iterations"))] = None,
     domain: Annotated[Optional[str], typer.Option(help="domain (default: the one that has these conditions)")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="evaluation worker processes per condition")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="random seed")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        help="evaluation worker processes per condition" + _default(LearnSection, "workers"))] = None,
+    seed: Annotated[Optional[int], typer.Option(help="random seed" + _default(LearnSection, "seed"))] = None,
     config: Annotated[Optional[Path], typer.Option(help="config file with sections learn, domain, learner")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="override: SECTION.KEY=VALUE (repeatable)")] = None,
     out: Annotated[Optional[Path], typer.Option(help="run directory to create")] = None,

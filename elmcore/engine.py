@@ -227,8 +227,10 @@ class Engine:
                 batch += 1
                 if stats.filled == 0 and not self.mutator.invents:
                     reasons = "; ".join(sorted({r.reason or r.outcome for r in records}))[:400]
+                    self._discard()
                     raise RunError(f"no seed program of domain {self.domain.name!r} is valid ({reasons}); "
-                                   "fix the seed or pick another with --seed-program")
+                                   "fix the seed or pick another with --seed-program (nothing was kept in "
+                                   f"{self.run_dir})")
                 if on_progress:
                     on_progress(Progress(done, self.budget, batch - 1, time.perf_counter() - started, new_evals,
                                          stats, dict(self.counts)))
@@ -309,6 +311,16 @@ class Engine:
 
     def close(self) -> None:
         self.store.close()
+
+    def _discard(self) -> None:
+        """Delete what this run wrote (its store, config.yaml, and the directory if that empties
+        it): a fresh run whose seeds all failed holds nothing to resume."""
+        self.store.discard()
+        (self.run_dir / CONFIG_FILE).unlink(missing_ok=True)
+        try:
+            self.run_dir.rmdir()
+        except OSError:  # other files are there: they are the user's
+            pass
 
 
 __all__ = ["Engine", "Progress", "RunError", "StoreError", "build_components"]

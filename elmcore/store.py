@@ -209,6 +209,13 @@ class RunStore:
     def close(self) -> None:
         self._db.close()
 
+    def discard(self) -> None:
+        """Close the store and delete its files: for a run that failed before it held anything
+        worth keeping, so its directory can be used again."""
+        self._db.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
     # -- meta ---------------------------------------------------------------------
     def set_meta(self, key: str, value: Any) -> None:
         self._write("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value)))

@@ -82,7 +82,9 @@ def _worker_main(conn: Connection, domain_cls: type[Domain], domain_config: dict
     hide_from_same_user()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the engine's to handle
     try:
-        domain = domain_cls(domain_cls.Config(**domain_config))
+        # context worker: the engine has checked the config; a worker sees a narrower file system
+        # (a private /tmp), so validators skip their checks of the engine's files
+        domain = domain_cls(domain_cls.Config.model_validate(domain_config, context={'worker': True}))
         prepare(domain.sandbox_spec())
         start_forker()  # the first process of the worker's PID namespace: it forks the programs
     except Exception as exc:  # tell the engine why, instead of dying silently

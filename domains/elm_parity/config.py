@@ -38,6 +38,8 @@ class BuggySeedConfig(PluginConfig):
             return None
         if info.data.get("bugs") is not None:
             raise ValueError("give either bugs or seed_program, not both")
+        if (info.context or {}).get("worker"):  # checked by the engine; workers never read the seed
+            return seed_program
         try:
             load_seed(cls.seed_dir, seed_program, cls.function_name)
         except SeedError as exc:

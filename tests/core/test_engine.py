@@ -6,9 +6,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
+from elm_seeds import read_seed
 from elmcore import Child
 from elmcore.config import build_config
 from elmcore.engine import Engine, RunError
@@ -190,3 +192,30 @@ def test_cli_plugins_json():
     assert out.returncode == 0
     plugins = {p["name"]: p for p in json.loads(out.stdout)}
     assert "parity" in plugins["parity"]["registered"]["domain"]
+
+
+def test_cli_version_and_defaults_in_help():
+    from importlib.metadata import version
+
+    out = elm("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"elm {version('elm')}"
+    helped = elm("run", "--help", env={**os.environ, "COLUMNS": "200"})
+    assert "(default: 10,000)" in helped.stdout and "(default: map-elites)" in helped.stdout
+
+
+def test_cli_a_run_whose_seed_fails_leaves_nothing_behind(tmp_path):
+    """The seed files sit under /tmp, which evaluation workers see as a fresh, empty tmpfs
+    (run from the repository, so the working directory does not keep /tmp visible)."""
+    repo = Path(__file__).resolve().parents[2]
+    good = tmp_path / "good.py"
+    good.write_text(read_seed("sodarace", "square"))
+    bad = tmp_path / "bad.py"
+    bad.write_text("def make_walker():\n    return 1 / 0\n")
+    common = ["--domain", "sodarace", "--mutator", "gp", "--evals", "8", "--batch-size", "4", "--quiet"]
+    failed = elm("run", *common, "--seed-program", str(bad), "--out", str(tmp_path / "r"), cwd=repo)
+    assert failed.returncode == 2 and "ZeroDivisionError" in failed.stderr
+    assert f"nothing was kept in {tmp_path / 'r'}" in failed.stderr
+    assert not (tmp_path / "r").exists()
+    again = elm("run", *common, "--seed-program", str(good), "--out", str(tmp_path / "r"), cwd=repo)
+    assert again.returncode == 0, again.stderr
+    assert len(rows(tmp_path / "r")) == 8
