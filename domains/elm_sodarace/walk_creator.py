@@ -66,6 +66,13 @@ def _joint_index(value: Any, what: str) -> int:
                         f"got {type(value).__name__}") from None
 
 
+def _is_amplitude(flag: Any) -> bool:
+    """Whether a third argument can only be an amplitude: a number other than the flag values
+    programs pass (True, False, 0, 1)."""
+    return (isinstance(flag, (int, float)) and not isinstance(flag, bool) and flag not in (0, 1)
+            and math.isfinite(flag))
+
+
 class walker_creator:  # noqa: N801 - the paper's programs use this exact name
     """Collects joints and muscles; ``get_walker()`` returns the walker dictionary."""
 
@@ -86,12 +93,17 @@ class walker_creator:  # noqa: N801 - the paper's programs use this exact name
                    phase: Any = None) -> int:
         """Connect two joints: a passive spring when only the joints are given, else an
         active muscle (``flag`` is ignored; amplitude in program units, phase in radians).
+        ``add_muscle(j0, j1, 2.5, 1.0)``, whose third argument can only be an amplitude, is
+        read as amplitude 2.5 and phase 1.0 (another implementation's form).
         Returns the muscle's index."""
         if len(self._muscles) >= LIMITS.hard_max_elements:
             raise ValueError(f"add_muscle: more than {LIMITS.hard_max_elements} muscles; "
                              f"a walker may have at most {LIMITS.max_muscles}")
         i = _joint_index(j0, "add_muscle j0")
         j = _joint_index(j1, "add_muscle j1")
+        if _is_amplitude(flag) and amplitude is not None and phase is None:
+            # add_muscle(j0, j1, amplitude, phase): another implementation's form, without the flag
+            flag, amplitude, phase = _NOT_GIVEN, flag, amplitude
         active = flag is not _NOT_GIVEN or amplitude is not None or phase is not None
         amp = None if amplitude is None else _number(amplitude, "add_muscle amplitude")
         ph = DEFAULT_PHASE if phase is None else _number(phase, "add_muscle phase")

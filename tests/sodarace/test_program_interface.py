@@ -30,6 +30,13 @@ def test_flag_is_accepted_and_ignored(flag):
         0, 1, {"type": "muscle", "amplitude": 1.0, "phase": 0.5}]
 
 
+def test_four_argument_form_without_a_flag_reads_amplitude_and_phase():
+    assert muscle_of("wc.add_muscle(a, b, 1.2, 0.5)")[2] == {"type": "muscle", "amplitude": 1.2, "phase": 0.5}
+    # a flag value in third place keeps its meaning: flag, then amplitude
+    assert muscle_of("wc.add_muscle(a, b, 0.0, 1.2)")[2] == {"type": "muscle", "amplitude": 1.2, "phase": 0.0}
+    assert muscle_of("wc.add_muscle(a, b, True, 1.2)")[2] == {"type": "muscle", "amplitude": 1.2, "phase": 0.0}
+
+
 def test_missing_phase_defaults_to_zero():
     assert muscle_of("wc.add_muscle(a, b, False, 1.0)")[2] == {"type": "muscle", "amplitude": 1.0, "phase": 0.0}
 
