@@ -120,8 +120,10 @@ class walker_creator:  # noqa: N801 - the paper's programs use this exact name
     def get_walker(self) -> dict[str, Any]:
         """The walker as plain data (Listing 2): joints as (x, y); muscles as [i, j, props]
         with props {"type": "distance"} or {"type": "muscle", "amplitude": a, "phase": p}.
-        A missing amplitude becomes the cap; a finite amplitude is clipped to the cap."""
+        A missing amplitude becomes the cap; a finite amplitude is clipped to the cap, and
+        then the key "clipped" counts the amplitudes that were over it."""
         muscles: list[list[Any]] = []
+        clipped = 0
         for i, j, active, amp, phase in self._muscles:
             if not active:
                 muscles.append([i, j, {"type": "distance"}])
@@ -130,9 +132,14 @@ class walker_creator:  # noqa: N801 - the paper's programs use this exact name
             if amp is None:
                 amp = LIMITS.max_amplitude(rest) if rest is not None and math.isfinite(rest) else 0.0
             elif rest is not None and math.isfinite(rest) and math.isfinite(amp):
-                amp = LIMITS.clip_amplitude(amp, rest)
+                capped = LIMITS.clip_amplitude(amp, rest)
+                clipped += capped != amp
+                amp = capped
             muscles.append([i, j, {"type": "muscle", "amplitude": amp, "phase": phase}])
-        return {"joints": list(self._joints), "muscles": muscles}
+        walker: dict[str, Any] = {"joints": list(self._joints), "muscles": muscles}
+        if clipped:
+            walker["clipped"] = clipped  # how many amplitudes were over the cap, for the record
+        return walker
 
 
 def query_cppn(wc: walker_creator, x_count: int, y_count: int, spacing: float,

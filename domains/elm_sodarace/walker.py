@@ -169,9 +169,10 @@ def parse_walker(data: Any, limits: WalkerLimits = LIMITS) -> Walker:
     """Check untrusted walker data against every limit; clip muscle amplitudes to the cap."""
     if not isinstance(data, dict):
         raise InvalidWalker(f"the walker is {type(data).__name__}, not a dict with joints and muscles")
-    extra = sorted(str(k) for k in data if k not in WALKER_KEYS)
+    extra = sorted(str(k) for k in data if k not in WALKER_KEYS and k != "clipped")
     if extra:
-        raise InvalidWalker(f"the walker has unexpected keys {extra}; only 'joints' and 'muscles' are used")
+        raise InvalidWalker(f"the walker has unexpected keys {extra}; only 'joints' and 'muscles' are used "
+                            "(and 'clipped')")
     for key in WALKER_KEYS:
         if key not in data:
             raise InvalidWalker(f"the walker has no {key!r}")
@@ -188,5 +189,8 @@ def parse_walker(data: Any, limits: WalkerLimits = LIMITS) -> Walker:
     cap = limits.max_amplitude_fraction * rest
     over = np.abs(amplitude) > cap
     amplitude = np.where(over, np.copysign(cap, amplitude), amplitude)
+    reported = data.get("clipped", 0)  # clipped in the sandbox by walker_creator: a count, nothing more
+    if isinstance(reported, bool) or not isinstance(reported, int) or not 0 <= reported <= len(parsed):
+        raise InvalidWalker(f"the walker's 'clipped' must be a count of its muscles, got {str(reported)[:40]}")
     return Walker(joints=points, pairs=pairs, active=active, amplitude=amplitude, phase=phase,
-                  rest_length=rest, clipped=int(over.sum()))
+                  rest_length=rest, clipped=int(over.sum()) + reported)

@@ -119,3 +119,16 @@ def test_nan_coordinates_become_invalid_not_a_crash():
                                "    wc.add_muscle(a, b)\n"))
     assert evaluation.outcome is Outcome.INVALID
     assert "joint 0 x is nan" in evaluation.reason
+
+
+def test_clipped_amplitudes_are_counted_whoever_clips_them():
+    """The Square asks for 5.0 and 10.0 on prongs of rest length 7.07 (cap 2.12): walker_creator
+    clips both in the sandbox and says so; amplitudes over the cap in plain walker data are
+    clipped and counted by the trusted check."""
+    square = evaluate(read_seed("sodarace", "square"))
+    assert square.outcome is Outcome.VALID and square.extras["clipped_amplitudes"] == 2
+    plain = ("def make_walker():\n    return {'joints': [(0, 0), (4, 3), (8, 0)], 'muscles': [[0, 1, {'type': "
+             "'muscle', 'amplitude': 100.0, 'phase': 0.0}], [1, 2, {'type': 'distance'}], [0, 2, {'type': 'distance'}]]}\n")
+    assert evaluate(plain).extras["clipped_amplitudes"] == 1
+    lying = plain.replace("return {", "return {'clipped': -3, ")
+    assert evaluate(lying).outcome is Outcome.INVALID
