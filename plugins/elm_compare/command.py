@@ -125,7 +125,9 @@ def solve_rate_command(
     shown = {k: v for k, v in options.items() if v is not None}
     typer.echo(f"domain {domain} {shown} | mutator {mutator} | seed {seed}")
     typer.echo(f"solved {result.successes} of {result.trials} = {100 * result.rate:.3f} % "
-               f"(95 % interval {100 * low:.3f}-{100 * high:.3f} %)")
+               f"(95 % interval {100 * low:.3f}-{100 * high:.3f} %)"
+               + (f"; {result.lenient_successes} more by edits applied leniently, not credited"
+                  if result.lenient_successes else ""))
     typer.echo(f"outcomes {dict(sorted(result.outcomes.items()))} | distinct children "
                f"{result.distinct_programs} | {result.seconds:.1f} s")
 

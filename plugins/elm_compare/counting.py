@@ -81,7 +81,8 @@ class TrialCount:
     operator: str
     bugs: int | None
     trials: int = 0
-    successes: int = 0
+    successes: int = 0  # solved by an edit whose old text is in the parent as it is (or by a whole program)
+    lenient_successes: int = 0  # solved only by applying an edit leniently (its old text is not in the parent)
     outcomes: dict[str, int] = field(default_factory=dict)
     distinct_programs: int = 0  # distinct child programs among these trials
     evaluated_programs: int = 0  # of those, how many were run here (the rest came from the cache)
@@ -104,6 +105,9 @@ def count_successes(mutator: Mutator, parent: str, trials: int, rng: np.random.G
                     on_batch: Progress | None = None, label: str | None = None) -> TrialCount:
     """Mutate ``parent`` ``trials`` times, one mutation per trial, and count the children that
     solve the task (``domain.is_solution``). A child without a program counts as a failed trial.
+    A child made by an edit that applied only leniently (``meta["edit_match"] == "lenient"``:
+    its SEARCH text or diff context is not in the parent as it is) is not credited; it is
+    counted apart, in ``lenient_successes``.
     ``label`` names the operator in the result (default: the mutator's name)."""
     if trials < 1 or batch_size < 1:
         raise CompareError(f"trials and batch size must be at least 1, got {trials} and {batch_size}")
@@ -123,7 +127,10 @@ def count_successes(mutator: Mutator, parent: str, trials: int, rng: np.random.G
             seen.add(child.program)
             verdict = cache.verdict(child.program)
             outcomes[verdict.outcome] += 1
-            count.successes += verdict.solved
+            if child.meta.get("edit_match") == "lenient":  # not credited: the edit was written against other text
+                count.lenient_successes += verdict.solved
+            else:
+                count.successes += verdict.solved
         count.trials += len(children)
         count.outcomes = dict(outcomes)
         count.distinct_programs = len(seen)

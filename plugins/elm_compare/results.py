@@ -13,7 +13,7 @@ from elm_compare.paper import paper_success_pct
 from elm_compare.plot import Point, Series, plot_success
 
 CSV_FIELDS = ("operator", "bugs", "successes", "trials", "success_pct", "ci95_low_pct", "ci95_high_pct",
-              "distinct_programs", "seconds")
+              "lenient_successes", "distinct_programs", "seconds")
 FILES = ("results.json", "results.csv", "results.md", "results.png")
 
 
@@ -29,21 +29,22 @@ def row(count: TrialCount, domain: str) -> dict[str, Any]:
     low, high = count.interval()
     return {"operator": count.operator, "bugs": count.bugs, "successes": count.successes, "trials": count.trials,
             "success_pct": 100 * count.rate, "ci95_low_pct": 100 * low, "ci95_high_pct": 100 * high,
-            "distinct_programs": count.distinct_programs, "evaluated_programs": count.evaluated_programs,
+            "lenient_successes": count.lenient_successes, "distinct_programs": count.distinct_programs, "evaluated_programs": count.evaluated_programs,
             "outcomes": dict(sorted(count.outcomes.items())), "seconds": round(count.seconds, 3),
             "paper_pct": paper_success_pct(domain, count.operator, count.bugs)}
 
 
 def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
-    lines = ["| operator | bugs | solved | trials | success % | 95 % interval | paper % |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| operator | bugs | solved | trials | success % | 95 % interval | paper % | not credited |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         paper = "-" if r["paper_pct"] is None else format_pct(r["paper_pct"])
         bugs = "seed" if r["bugs"] is None else r["bugs"]
         lines.append(f"| {r['operator']} | {bugs} | {r['successes']:,} | {r['trials']:,} | "
                      f"{format_pct(r['success_pct'])} | {format_pct(r['ci95_low_pct'])}-"
-                     f"{format_pct(r['ci95_high_pct'])} | {paper} |")
-    return "\n".join(lines) + "\n"
+                     f"{format_pct(r['ci95_high_pct'])} | {paper} | {r.get('lenient_successes', 0):,} |")
+    return "\n".join(lines) + ("\n\nnot credited: children that would pass but were made by an edit applied "
+                               "leniently (its SEARCH text or diff context is not in the parent as it is)\n")
 
 
 def write_results(out_dir: Path, meta: dict[str, Any], counts: Sequence[TrialCount]) -> list[Path]:

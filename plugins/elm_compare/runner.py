@@ -105,7 +105,8 @@ class Comparison:
             self.echo(f"{operator.name} bugs {'seed' if bugs is None else bugs}: solved {count.successes:,} of "
                       f"{count.trials:,} = {format_pct(100 * count.rate)} % (95 % {format_pct(100 * low)}-"
                       f"{format_pct(100 * high)}) | {count.distinct_programs:,} distinct children | "
-                      f"{count.seconds:.1f} s")
+                      f"{count.seconds:.1f} s" + (f" | {count.lenient_successes:,} more solved by edits applied "
+                                                  "leniently, not credited" if count.lenient_successes else ""))
 
     def _mutator(self, operator: OperatorPlan) -> Mutator:
         cls = self.pm.get("mutator", operator.mutator)

@@ -19,6 +19,9 @@ line wins):
 When a hunk's stated line counts are consistent with a shorter body (trailing lines that
 look like diff lines but are garbage), the shorter body is tried as well. A hunk that
 matches nowhere fails the whole diff.
+
+``strict=True`` keeps rules 1 and 2 only: every hunk's old lines must be in the program as
+it is (trailing whitespace aside). `elm compare` credits only such edits.
 """
 
 from __future__ import annotations
@@ -118,9 +121,10 @@ def parse_hunks(completion: str) -> list[Hunk]:
     return [h for h in hunks if h.changes]
 
 
-def apply_hunks(program: str, hunks: list[Hunk]) -> str:
+def apply_hunks(program: str, hunks: list[Hunk], strict: bool = False) -> str:
     """The program with every hunk applied, in order; raises DiffApplyError naming the
-    first hunk that fits nowhere. Line endings and the final newline follow the program."""
+    first hunk that fits nowhere. Line endings and the final newline follow the program.
+    ``strict``: rules 1-2 only (the old lines as they are in the program)."""
     crlf = "\r\n" in program
     text = normalise_newlines(program)
     ends_with_newline = text.endswith("\n")
@@ -131,7 +135,7 @@ def apply_hunks(program: str, hunks: list[Hunk]) -> str:
     for number, hunk in enumerate(hunks, start=1):
         applied = None
         for body in _bodies(hunk):
-            applied = _apply_one(lines, body, hunk.old_start, hunk.old_count, delta)
+            applied = _apply_one(lines, body, hunk.old_start, hunk.old_count, delta, strict)
             if applied is not None:
                 break
         if applied is None:
@@ -150,13 +154,13 @@ def _bodies(hunk: Hunk) -> list[list[tuple[str, str]]]:
 
 
 def _apply_one(lines: list[str], body: list[tuple[str, str]], old_start: int, old_count: int | None,
-               delta: int) -> tuple[list[str], int] | None:
+               delta: int, strict: bool = False) -> tuple[list[str], int] | None:
     expected = max(old_start - 1, 0) + delta
-    placed = _place(lines, body, expected, old_count == 0 and old_start > 0)
+    placed = _place(lines, body, expected, old_count == 0 and old_start > 0, strict=strict)
     if placed is not None:
         return placed[0], placed[1]
     groups = _change_groups(body)
-    if len(groups) < 2:
+    if strict or len(groups) < 2:
         return None
     # rule 6: the change groups one after another, each after the previous one's end
     result, floor, total = list(lines), 0, 0
@@ -170,22 +174,24 @@ def _apply_one(lines: list[str], body: list[tuple[str, str]], old_start: int, ol
 
 
 def _place(lines: list[str], body: list[tuple[str, str]], expected: int, insert_after: bool,
-           floor: int = 0) -> tuple[list[str], int, int] | None:
-    """Rules 1-5 for one body, at or after line ``floor``: (new lines, change in line
-    count, index just past the replaced region)."""
+           floor: int = 0, strict: bool = False) -> tuple[list[str], int, int] | None:
+    """Rules 1-5 (``strict``: 1-2) for one body, at or after line ``floor``: (new lines,
+    change in line count, index just past the replaced region)."""
     old = [t for tag, t in body if tag != "+"]
     if not old:
         at = min(max(expected + (1 if insert_after else 0), floor), len(lines))
         added = [t for tag, t in body if tag == "+"]
         return lines[:at] + added + lines[at:], len(added), at + len(added)
-    for trimmed in _trimmings(body):
+    for trimmed in [body] if strict else _trimmings(body):
         t_old = [t for tag, t in trimmed if tag != "+"]
         lead = _leading_context(body) - _leading_context(trimmed)
-        for same in (_exact, _rstripped, _stripped):
+        for same in (_exact, _rstripped) if strict else (_exact, _rstripped, _stripped):
             at = _nearest([i for i in range(floor, len(lines) - len(t_old) + 1)
                            if all(same(lines[i + k], t_old[k]) for k in range(len(t_old)))], expected + lead)
             if at is not None:
                 return _splice(lines, trimmed, at)
+    if strict:
+        return None
     at = _fuzzy(lines, body, old, expected, floor)
     return _splice(lines, body, at) if at is not None else None
 

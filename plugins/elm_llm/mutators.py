@@ -61,6 +61,7 @@ class Request:
     message: str
     prompt: Any
     shown: str  # the prompt as text, for the run store
+    edit_match: str | None = None  # set by apply: "exact" (the edit's old text is in the program) or "lenient"
 
 
 class LLMMutator(Mutator):
@@ -126,6 +127,8 @@ class LLMMutator(Mutator):
                 raise EditRejected(Outcome.EDIT_FAILED, f"child does not parse: {problem}")
             if program == parent.program:
                 raise EditRejected(Outcome.NO_EDIT, "the edit leaves the program unchanged")
+            if request.edit_match is not None:
+                child.meta["edit_match"] = request.edit_match
         except EditRejected as rejected:
             child.outcome, child.reason = rejected.outcome, rejected.reason
             return child
@@ -165,9 +168,17 @@ class DiffMutator(LLMMutator):
         if not hunks:
             raise EditRejected(Outcome.NO_EDIT, "the completion contains no diff hunk")
         try:
-            return apply_hunks(program, hunks)
+            edited = apply_hunks(program, hunks, strict=True)
+            request.edit_match = "exact"
+            return edited
+        except DiffApplyError:
+            pass
+        try:
+            edited = apply_hunks(program, hunks)
         except DiffApplyError as exc:
             raise EditRejected(Outcome.EDIT_FAILED, str(exc)) from None
+        request.edit_match = "lenient"
+        return edited
 
 
 class PromptMutator(LLMMutator):
@@ -209,7 +220,14 @@ class EditMutator(LLMMutator):
     def apply(self, program: str, completion: str, request: Request) -> str:
         try:
             if has_search_replace(completion):
-                return apply_search_replace(program, parse_search_replace(completion))
+                blocks = parse_search_replace(completion)
+                try:
+                    edited = apply_search_replace(program, blocks, strict=True)
+                    request.edit_match = "exact"
+                except EditApplyError:
+                    edited = apply_search_replace(program, blocks)
+                    request.edit_match = "lenient"
+                return edited
             code = extract_code_block(completion, self.context.function_name)
         except ReplyFormatError as exc:
             raise EditRejected(Outcome.NO_EDIT, f"malformed reply: {exc}") from None

@@ -67,9 +67,10 @@ def parse_search_replace(reply: str) -> list[SearchReplace]:
     return blocks
 
 
-def apply_search_replace(program: str, blocks: list[SearchReplace]) -> str:
+def apply_search_replace(program: str, blocks: list[SearchReplace], strict: bool = False) -> str:
     """Apply blocks in order. SEARCH text is found exactly, else line by line with the
-    diff rules (whitespace, indentation, similar lines); an empty SEARCH appends."""
+    diff rules (whitespace, indentation, similar lines; ``strict``: trailing whitespace
+    only); an empty SEARCH appends."""
     crlf = "\r\n" in program
     text = normalise_newlines(program)
     for number, block in enumerate(blocks, start=1):
@@ -86,7 +87,7 @@ def apply_search_replace(program: str, blocks: list[SearchReplace]) -> str:
         hunk = Hunk(header=f"SEARCH/REPLACE block {number}", old_start=1, old_count=None, new_start=1,
                     new_count=None, lines=removed + added)
         try:
-            text = apply_hunks(text, [hunk])
+            text = apply_hunks(text, [hunk], strict=strict)
         except DiffApplyError:
             raise EditApplyError(f"SEARCH text of block {number} of {len(blocks)} is not in the program") from None
     return text.replace("\n", "\r\n") if crlf else text

@@ -56,3 +56,21 @@ def test_an_llm_operator_is_compared_through_its_backend(tmp_path: Path) -> None
         assert count.outcomes["no_edit"] == 12  # prose and HTTP 500 count as failed trials
         assert count.outcomes["valid"] == 12
     assert (tmp_path / "results.png").exists()
+
+
+def test_edits_written_against_text_that_is_not_there_are_not_credited(tmp_path: Path) -> None:
+    """A server that always answers with the 1-bug program's line as its SEARCH text: the
+    similarity rules would apply it to the 2-bug program too, and it passes every test, but
+    a comparison credits only edits that apply to the program as it is."""
+    stale = ("<<<<<<< SEARCH\n    bit_sum = sum([c1, b2, b3, b4])\n=======\n"
+             "    bit_sum = sum([b1, b2, b3, b4])\n>>>>>>> REPLACE\n")
+    pm = get_plugin_manager()
+    with FakeOpenAIServer(responder=lambda path, payload: Reply(stale)) as server:
+        plan = build_plan(pm, "parity", ("edit",), (1, 2), {"edit": 6}, {"edit": 3},
+                          [f"edit.base_url={server.url}", "edit.model=fake-chat", "edit.retries=0"])
+        one, two = Comparison(plan, pm, tmp_path, echo=lambda line: None).run()
+    assert (one.successes, one.lenient_successes) == (6, 0)  # the SEARCH text is the 1-bug line
+    assert (two.successes, two.lenient_successes) == (0, 6)  # applied only by similarity
+    assert two.outcomes["valid"] == 6
+    table = (tmp_path / "results.md").read_text()
+    assert "| not credited |" in table and "| 6 |" in table

@@ -34,6 +34,20 @@ def test_clean_diff_fixes_parity():
     assert apply(BUGGY_PARITY, FIXING_DIFF) == FIXED_PARITY
 
 
+def test_strict_takes_only_old_lines_that_are_in_the_program():
+    exact = "@@ -9,2 +9,2 @@\n-    bit_sum = sum([c1, c2, b3, b4])\n+    bit_sum = sum([b1, b2, b3, b4])\n     return bit_sum % 3\n"
+    fixed = PROGRAM.replace("[c1, c2, b3, b4]", "[b1, b2, b3, b4]")
+    assert apply_hunks(PROGRAM, parse_hunks(exact), strict=True) == fixed
+    trailing = exact.replace("% 3\n", "% 3   \n")  # rule 2: trailing whitespace aside
+    assert apply_hunks(PROGRAM, parse_hunks(trailing), strict=True) == fixed
+    for lenient in (exact.replace("[c1, c2,", "[c1, b2,"),  # similar, not equal (rule 5)
+                    exact.replace("-    bit_sum", "-  bit_sum"),  # other indentation (rule 3)
+                    exact.replace("     return bit_sum % 3", "     return bit_sum % 4")):  # wrong context (rule 4)
+        assert apply_hunks(PROGRAM, parse_hunks(lenient)) == fixed
+        with pytest.raises(DiffApplyError):
+            apply_hunks(PROGRAM, parse_hunks(lenient), strict=True)
+
+
 def test_several_hunks_apply_in_order():
     completion = """@@ -4,2 +4,2 @@
  def area(r):

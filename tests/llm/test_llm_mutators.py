@@ -54,6 +54,7 @@ def test_diff_mutator_applies_a_served_diff(fake_openai, parity_context):
     fake_openai.responder = lambda path, payload: Reply(" " + FIXING_DIFF + "<NME> next.py\n")
     [child] = served(DiffMutator, fake_openai, parity_context).mutate(parents(), np.random.default_rng(0))
     assert child.program == FIXED_PARITY and child.outcome is None and child.reason is None
+    assert child.meta["edit_match"] == "exact"
     assert_recorded(child, "diff")
     assert child.message == "Fixed bugs"
     assert child.prompt == diff_prompt("parity.py", BUGGY_PARITY, "Fixed bugs")
