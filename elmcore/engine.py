@@ -161,12 +161,13 @@ class Engine:
         for batch, group in self.store.valid_by_batch():
             if batch == last and self.config["run"].get("overlap"):
                 self._before_last = copy.deepcopy(self.qd)  # batch last+1 was chosen from this state
-            ids = [g[0] for g in group]
-            results = self.qd.insert(ids, [g[1] for g in group], [g[2] for g in group], [g[3] for g in group])
-            for (cid, _, _, _, niche, entered), result in zip(group, results):
-                if result.added != entered or result.niche != niche:
+            results = self.qd.insert([c.id for c in group], [c.program for c in group], [c.fitness for c in group],
+                                     [c.descriptors for c in group])
+            for candidate, result in zip(group, results):
+                if result.added != candidate.entered or result.niche != candidate.niche:
                     raise RunError(
-                        f"the archive rebuilt from {self.store.path} disagrees with the record at candidate {cid} "
+                        f"the archive rebuilt from {self.store.path} disagrees with the record at candidate "
+                        f"{candidate.id} "
                         f"(batch {batch}): the run was made with another QD config or plugin version; "
                         "resume it with the versions listed by `elm plugins` at the time, or start a new run")
 

@@ -72,9 +72,6 @@ class Domain(Component):
         (``ast.parse`` is safe in the trusted process; executing the text is not).
         """
 
-    def evaluate_batch(self, outputs: Sequence[Any], programs: Sequence[str]) -> list[Evaluation]:
-        return [self.evaluate(o, p) for o, p in zip(outputs, programs)]
-
     def mutation_context(self) -> MutationContext:
         """What LLM mutators need to build prompts for this domain."""
         return MutationContext(file_name="program.py", function_name="main")

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 STORE_FILE = "store.sqlite"
 SCHEMA_VERSION = 1
@@ -103,6 +103,17 @@ def _is_finite(value: Any) -> bool:
 
 def _finite_or_none(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
+
+
+class ValidCandidate(NamedTuple):
+    """A committed valid candidate, as the archive saw it (``valid_by_batch``)."""
+
+    id: int
+    program: str
+    fitness: float
+    descriptors: tuple[float, ...]
+    niche: int | None  # where it was placed when its batch was committed
+    entered: bool  # whether it became the niche's elite then
 
 
 class RunStore:
@@ -271,10 +282,10 @@ class RunStore:
         return self._decode(row[0], "the stats of the last batch", dict) if row else None
 
     # -- reading ------------------------------------------------------------------
-    def valid_by_batch(self) -> Iterator[tuple[int, list[tuple[int, str, float, tuple[float, ...], int | None, bool]]]]:
+    def valid_by_batch(self) -> Iterator[tuple[int, list[ValidCandidate]]]:
         """Valid candidates grouped by batch, in commit order: what rebuilds an archive."""
         current: int | None = None
-        group: list[tuple[int, str, float, tuple[float, ...], int | None, bool]] = []
+        group: list[ValidCandidate] = []
         cursor = self._db.execute(
             "SELECT batch, id, program, fitness, descriptors, niche, entered FROM candidates "
             "WHERE outcome = 'valid' ORDER BY id")
@@ -286,7 +297,8 @@ class RunStore:
             if not _is_finite(fitness):
                 raise StoreError(f"run store {self.path}: candidate {cid} is valid but its fitness is "
                                  f"{str(fitness)[:40]!r}, not a finite number; {_EDITED}")
-            group.append((cid, program, fitness, self._descriptors(descriptors, cid), niche, bool(entered)))
+            group.append(ValidCandidate(cid, program, fitness, self._descriptors(descriptors, cid), niche,
+                                        bool(entered)))
         if current is not None:
             yield current, group
 

@@ -37,7 +37,7 @@ from typing import Any
 from elmcore.sandbox import forker as _forker_module
 from elmcore.sandbox import landlock, namespaces, privileges, seccomp
 from elmcore.sandbox.forker import load_callable  # noqa: F401 - part of the package's interface
-from elmcore.types import Outcome, SandboxSpec
+from elmcore.types import SandboxSpec
 
 # Sandbox children may not start threads: a BLAS thread pool inherited over fork would wait
 # for threads that do not exist. Set in the forker's environment (and in workers').
@@ -52,8 +52,7 @@ FORKER_MAIN = "import sys\nfrom elmcore.sandbox.forker import main\nmain(int(sys
 class SandboxResult:
     ok: bool
     output: Any = None
-    outcome: Outcome | None = None  # NOT_RUNNABLE when not ok
-    reason: str = ""
+    reason: str = ""  # why it did not run, when not ok (the core records NOT_RUNNABLE)
     seconds: float = 0.0
 
 
@@ -234,8 +233,7 @@ def start_forker() -> _ForkerClient:
 
 
 def _fail(reason: str, started: float) -> SandboxResult:
-    return SandboxResult(ok=False, outcome=Outcome.NOT_RUNNABLE, reason=reason,
-                         seconds=time.perf_counter() - started)
+    return SandboxResult(ok=False, reason=reason, seconds=time.perf_counter() - started)
 
 
 def run_in_sandbox(program: str, spec: SandboxSpec) -> SandboxResult:

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from elmcore.sandbox import run_in_sandbox
-from elmcore.types import Outcome, SandboxSpec
+from elmcore.types import SandboxSpec
 
 SPEC = SandboxSpec(harness="toys:harness", timeout_s=1.5, memory_mb=128, max_output_bytes=200_000)
 
@@ -37,7 +37,6 @@ def test_plain_result_comes_back():
 def test_failures_are_outcomes(program, reason):
     result = run(program)
     assert not result.ok
-    assert result.outcome is Outcome.NOT_RUNNABLE
     assert reason in result.reason
 
 

@@ -82,8 +82,7 @@ def test_same_program_same_fitness_in_process(cppn):
 def test_same_program_same_fitness_in_another_worker_process():
     programs = [read_seed("sodarace", name) for name in ("cppn_fixed", "wheel")]
     domain = make_domain("bumpy")
-    here = [e.fitness for e in make_domain("bumpy").evaluate_batch(
-        [run_program(p) for p in programs], programs)]
+    here = [make_domain("bumpy").evaluate(run_program(p), p).fitness for p in programs]
     with WorkerPool(type(domain), domain.config.model_dump(), workers=1) as pool:
         there = [e.fitness for e in pool.evaluate(programs)]
     assert here == there
