@@ -8,7 +8,7 @@ judged afterwards by the trusted domain code, which makes a bad walker INVALID.
 
 ``add_muscle`` accepts every form the paper's programs use::
 
-    wc.add_muscle(j0, j1)                          # passive spring, keeps its rest length
+    wc.add_muscle(j0, j1)                          # passive spring, pulls towards its rest length
     wc.add_muscle(j0, j1, False, 5.0, 0.0)         # active muscle: amplitude 5, phase 0 rad
     wc.add_muscle(j0, j1, True, 2.0)               # active, phase defaults to 0.0
     wc.add_muscle(j0, j1, 0.0)                     # active, amplitude defaults to the cap

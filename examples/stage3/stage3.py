@@ -70,6 +70,25 @@ def learning_figures(run_dir: Path) -> dict:
             "valid_pct_last": stats[-1]["valid_pct"], "curve": curve}
 
 
+def direction_curve(run_dir: Path, block: int = 10) -> dict[str, list[list[float]]]:
+    """Which way the valid walkers went, per condition and block of ``block`` iterations:
+    [first iteration, mean signed displacement, % walking left (< -2), % walking right (> 2)]."""
+    db = sqlite3.connect(f"file:{run_dir / 'store.sqlite'}?mode=ro", uri=True)
+    groups: dict[tuple[str, int], list[float]] = {}
+    try:
+        for batch, extras in db.execute("SELECT batch, extras FROM candidates WHERE outcome = 'valid'"):
+            extra = json.loads(extras)
+            groups.setdefault((extra["condition"], batch // block), []).append(float(extra["displacement"]))
+    finally:
+        db.close()
+    curve: dict[str, list[list[float]]] = {}
+    for (condition, k), values in sorted(groups.items()):
+        curve.setdefault(condition, []).append([
+            k * block, round(statistics.fmean(values), 1), round(100 * sum(v < -2 for v in values) / len(values)),
+            round(100 * sum(v > 2 for v in values) / len(values))])
+    return curve
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stage2", type=Path, default=Path("out/stage2"), help="--out of examples/stage2")
@@ -127,7 +146,8 @@ def main() -> None:
                         "--height", "180", "--fps", "10")
                 gifs[f"{ten}/{terrain}"] = str(gif.relative_to(out))
 
-    learning = {ten: learning_figures(run_dir) for ten, run_dir in runs.items()}
+    learning = {ten: {**learning_figures(run_dir), "direction": direction_curve(run_dir)}
+                for ten, run_dir in runs.items()}
     sources = table["sources"]
     lines = ["| terrain | " + " | ".join(f"{s} best / mean (valid %, mean Δx)" for s in sources) + " |",
              "|---|" + "---|" * len(sources)]
@@ -136,7 +156,16 @@ def main() -> None:
                  f"{row[s]['extra_mean']:+.1f})" if row[s].get("extra_mean") is not None else
                  f"{row[s]['best']:.0f} / {row[s]['mean']:.1f} ({row[s]['valid_pct']:.0f} %, -)" for s in sources]
         lines.append(f"| {terrain} | " + " | ".join(cells) + " |")
-    lines += ["", "| run | iterations | sampling s | evaluation s | update s | valid % first → last | KL |",
+    lines += ["", "Which way the valid walkers went: mean signed displacement (% left / % right), "
+              "per block of 10 iterations", ""]
+    for ten, fig in learning.items():
+        blocks = next(iter(fig["direction"].values()))
+        lines += [f"| {ten} | " + " | ".join(f"it. {b[0]}-{b[0] + 9}" for b in blocks) + " |",
+                  "|---|" + "---|" * len(blocks)]
+        for condition, rows in fig["direction"].items():
+            lines.append(f"| {condition} | " + " | ".join(f"{r[1]:+.1f} ({r[2]}/{r[3]})" for r in rows) + " |")
+        lines.append("")
+    lines += ["| run | iterations | sampling s | evaluation s | update s | valid % first → last | KL |",
               "|---|---|---|---|---|---|---|"]
     for ten, fig in learning.items():
         sec = fig["median_seconds"]
