@@ -72,6 +72,11 @@ class Domain(Component):
         (``ast.parse`` is safe in the trusted process; executing the text is not).
         """
 
+    def animate(self, program: str) -> tuple[str, bytes] | None:
+        """A picture of the program at work for reports, as (MIME type, file bytes), e.g. a GIF;
+        None when the domain has none. The program may run only through the sandbox."""
+        return None
+
     def mutation_context(self) -> MutationContext:
         """What LLM mutators need to build prompts for this domain."""
         return MutationContext(file_name="program.py", function_name="main")

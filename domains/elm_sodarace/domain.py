@@ -69,6 +69,25 @@ class SodaraceDomain(Domain):
         terrain_registry().get(condition)  # an unknown name raises, with the known ones
         return {"terrain": condition, "terrain_options": {}}
 
+    def animate(self, program: str) -> tuple[str, bytes] | None:
+        """A 320 x 180 GIF of the walker on the run's terrain, 10 frames per simulated second
+        (the program runs in the sandbox); None when it does not build a valid walker."""
+        import io
+
+        from elmcore.sandbox import run_in_sandbox
+        from elm_sodarace.render import record, write_gif
+
+        ran = run_in_sandbox(program, self.sandbox_spec())
+        if not ran.ok:
+            return None
+        try:
+            walker = parse_walker(ran.output)
+        except InvalidWalker:
+            return None
+        buffer = io.BytesIO()
+        write_gif(record(walker, self.terrain, self.config.physics, fps=10.0), buffer, (320, 180), 10.0)
+        return "image/gif", buffer.getvalue()
+
     def draw_condition(self, condition: str, size: int = 64) -> np.ndarray:
         """The terrain around the start as a walker 10 units wide meets it: x from -24 to 24,
         y from -4 to 44 (a walker is at most 60 tall), solid = 1."""

@@ -11,6 +11,7 @@ import colorsys
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -163,11 +164,11 @@ def frames(rec: Recording, size: tuple[int, int], indices: list[int] | None = No
     return [draw_frame(rec, rec.result.frames[k], rec.result.frame_times[k], cam, font) for k in picks]
 
 
-def write_gif(rec: Recording, path: Path, size: tuple[int, int], fps: float) -> int:
-    """Animated GIF of the whole walk; returns the number of frames."""
+def write_gif(rec: Recording, path: Path | BinaryIO, size: tuple[int, int], fps: float) -> int:
+    """Animated GIF of the whole walk (to a file or a binary stream); returns the number of frames."""
     images = frames(rec, size)
-    images[0].save(path, save_all=True, append_images=images[1:], duration=int(round(1000 / fps)), loop=0,
-                   optimize=False)
+    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=int(round(1000 / fps)),
+                   loop=0, optimize=False)
     return len(images)
 
 

@@ -63,11 +63,12 @@ def write_results(out_dir: Path, meta: dict[str, Any], counts: Sequence[TrialCou
     title = f"{domain}: single mutations that pass every test"
     note = f"{meta.get('machine', {}).get('note', '')}".strip()
     _write_atomic(paths[2], f"# {title}\n\n{markdown_table(rows)}" + (f"\n{note}\n" if note else ""))
-    plot_success(_series(rows), title, paths[3])
+    plot_success(series_of(rows), title, paths[3])
     return paths
 
 
-def _series(rows: Sequence[dict[str, Any]]) -> list[Series]:
+def series_of(rows: Sequence[dict[str, Any]]) -> list[Series]:
+    """The plot's series (one per operator) from result rows."""
     series: dict[str, list[Point]] = {}
     for r in rows:
         label = "seed" if r["bugs"] is None else str(r["bugs"])

@@ -1,0 +1,1 @@
+"""elm report: one self-contained HTML page that shows runs."""

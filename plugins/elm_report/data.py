@@ -1,0 +1,126 @@
+"""What a report shows of a run, read from its store: the run's settings, its progress
+batch by batch, the outcome mix, the operators, the archive's elites, the best elites and the
+lineage of the best one. Queries group in SQLite, so a 100,000-candidate run reads quickly."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from elmcore.store import CandidateRecord, RunStore, StoreError
+
+OUTCOMES = ("no_edit", "edit_failed", "not_runnable", "invalid", "valid")
+MAX_LINEAGE = 200
+
+
+class ReportError(ValueError):
+    """A run cannot be reported; the message says why and what to do."""
+
+
+@dataclass
+class RunData:
+    path: Path
+    config: dict[str, Any]
+    label: str = ""
+    candidates: int = 0
+    budget: int | None = None
+    curve: list[dict[str, float | None]] = field(default_factory=list)  # per batch: evals, filled, qd, best
+    outcome_by_batch: list[tuple[int, dict[str, int]]] = field(default_factory=list)  # (evals so far, counts)
+    outcomes: dict[str, int] = field(default_factory=dict)
+    operators: dict[str, dict[str, int]] = field(default_factory=dict)  # operator -> outcome counts + entered
+    elites: list[tuple[float, tuple[float, ...]]] = field(default_factory=list)  # fitness, descriptors
+    top: list[CandidateRecord] = field(default_factory=list)
+    lineage: list[CandidateRecord] = field(default_factory=list)  # seed first, best last
+
+    def setting(self, section: str, key: str) -> Any:
+        values = self.config.get(section)
+        return values.get(key) if isinstance(values, dict) else None
+
+    @property
+    def domain(self) -> str:
+        return str(self.setting("domain", "name"))
+
+    @property
+    def last(self) -> dict[str, float | None]:
+        return self.curve[-1] if self.curve else {}
+
+
+def read_run(run_dir: Path, top: int = 5) -> RunData:
+    try:
+        store = RunStore.open(run_dir, readonly=True)
+    except StoreError as exc:
+        raise ReportError(str(exc)) from None
+    try:
+        config = store.get_meta("config", kind=dict) or {}
+        if isinstance(config.get("learn"), dict):
+            raise ReportError(f"{run_dir} is a learning run (`elm learn`); report shows runs of `elm run` and "
+                              "`elm sample`: see it with `elm status` and `elm evaluate-learner`")
+        run = RunData(Path(run_dir), config)
+        db: sqlite3.Connection = store._db  # read-only; grouped queries the store does not offer one by one
+        run.candidates = store.count()
+        run.budget = run.setting("run", "evals")
+        for first_id, size, stats in db.execute("SELECT first_id, size, stats FROM batches ORDER BY batch"):
+            s = json.loads(stats) if stats else {}
+            run.curve.append({"evals": first_id + size, "filled": s.get("filled"), "qd_score": s.get("qd_score"),
+                              "max_fitness": s.get("max_fitness"), "niches": s.get("niches")})
+        ends = {b: first + size for b, first, size in db.execute("SELECT batch, first_id, size FROM batches")}
+        by_batch: dict[int, dict[str, int]] = {}
+        for batch, outcome, n in db.execute("SELECT batch, outcome, COUNT(*) FROM candidates GROUP BY batch, outcome"):
+            by_batch.setdefault(batch, {})[outcome] = n
+        run.outcome_by_batch = [(ends.get(b, 0), counts) for b, counts in sorted(by_batch.items())]
+        run.outcomes = store.outcome_counts()
+        for operator, outcome, n, entered in db.execute(
+                "SELECT operator, outcome, COUNT(*), SUM(entered) FROM candidates GROUP BY operator, outcome"):
+            row = run.operators.setdefault(operator, {"entered": 0})
+            row[outcome] = n
+            row["entered"] += int(entered or 0)
+        elites = "SELECT MAX(id) FROM candidates WHERE entered = 1 GROUP BY niche"  # each niche's current elite
+        for fitness, descriptors in db.execute(f"SELECT fitness, descriptors FROM candidates WHERE id IN ({elites})"):
+            if fitness is not None and descriptors:
+                run.elites.append((float(fitness), tuple(json.loads(descriptors))))
+        ranked = db.execute(f"SELECT id FROM candidates WHERE id IN ({elites}) ORDER BY fitness DESC, id ASC LIMIT ?",
+                            (top,)).fetchall()
+        run.top = [r for r in (store.get(i) for (i,) in ranked) if r is not None]
+        best = run.top[0] if run.top else store.best()
+        if best is not None:
+            chain = [best]
+            while chain[-1].parent_id is not None and len(chain) < MAX_LINEAGE:
+                parent = store.get(chain[-1].parent_id)
+                if parent is None:
+                    break
+                chain.append(parent)
+            run.lineage = chain[::-1]
+        return run
+    finally:
+        store.close()
+
+
+def label_runs(runs: list[RunData]) -> None:
+    """Each run's label: mutator, seed program, seed; the directory name where two agree."""
+    for run in runs:
+        seed_program = run.setting("domain", "seed_program")
+        parts = [str(run.setting("mutator", "name")), f"seed {run.setting('run', 'seed')}"]
+        if seed_program:
+            parts.insert(1, str(seed_program))
+        run.label = " · ".join(parts)
+    labels = [r.label for r in runs]
+    for run in runs:
+        if labels.count(run.label) > 1:
+            run.label = f"{run.label} ({run.path.name})"
+
+
+def read_compare(out_dir: Path) -> dict[str, Any] | None:
+    """An `elm compare` output directory's results.json, or None when the directory has none."""
+    path = Path(out_dir) / "results.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{path}: not readable JSON ({exc}); rerun `elm compare` to write it again") from None
+    if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
+        raise ReportError(f"{path}: not the results of `elm compare` (no rows)")
+    return data
