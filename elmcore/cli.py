@@ -262,35 +262,85 @@ def resume(
     drive(engine, quiet)
 
 
+def _readable(value: Any) -> str:
+    """Thousands separators for counts, four significant digits for the rest, '-' for none."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int) or float(value).is_integer() and abs(value) >= 1000:
+        return f"{int(value):,}"
+    return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
 @app.command()
-def status(run_dir: Annotated[Path, typer.Argument(help="run directory")]) -> None:
-    """Show a run's progress, outcome counts and best candidate."""
+def status(run_dir: Annotated[Path, typer.Argument(help="run directory")],
+           as_json: Annotated[bool, typer.Option("--json", help="print JSON, for scripts")] = False) -> None:
+    """Show a run's progress, outcome mix, a short history and its best candidate."""
     store = RunStore.open(run_dir, readonly=True)
-    config = store.get_meta("config", kind=dict) or {}
-    stats = store.last_stats() or {}
+    try:
+        config = store.get_meta("config", kind=dict) or {}
+        stats = store.last_stats() or {}
+        outcomes = store.outcome_counts()
+        count = store.count()
+        history = store.history(points=5)
 
-    def setting(section: str, key: str) -> Any:
-        """config[section][key], or None where a hand-edited config lacks it or has another shape."""
-        values = config.get(section)
-        return values.get(key) if isinstance(values, dict) else None
+        def setting(section: str, key: str) -> Any:
+            """config[section][key], or None where a hand-edited config lacks it or has another shape."""
+            values = config.get(section)
+            return values.get(key) if isinstance(values, dict) else None
 
-    from elmcore.learning import is_learning_config
+        from elmcore.learning import is_learning_config
 
-    if is_learning_config(config):
+        learning = is_learning_config(config)
+        best_per_condition = store.best_per_condition() if learning else {}
+        best = None if learning else store.best()
+        iterations = store.next_batch()
+    finally:
+        store.close()
+    share = {k: 100.0 * v / max(count, 1) for k, v in outcomes.items()}
+    if as_json:
+        data: dict[str, Any] = {"run_dir": str(run_dir), "domain": setting("domain", "name"), "candidates": count,
+                                "outcomes": outcomes, "history": history, "last": stats}
+        if learning:
+            data.update(learner=setting("learner", "name"), conditions=setting("learn", "conditions"),
+                        iterations=iterations, planned_iterations=setting("learn", "iterations"),
+                        best_per_condition={c: {"id": r.id, "fitness": r.fitness}
+                                            for c, r in sorted(best_per_condition.items())})
+        else:
+            data.update(mutator=setting("mutator", "name"), qd=setting("qd", "name"), budget=setting("run", "evals"),
+                        seed_program=setting("domain", "seed_program"), seed=setting("run", "seed"),
+                        best={"id": best.id, "fitness": best.fitness} if best else None)
+        typer.echo(json.dumps(data, indent=2))
+        return
+    mix = " · ".join(f"{k.replace('_', ' ')} {share[k]:.1f} % ({_readable(outcomes[k])})"
+                     for k in sorted(outcomes, key=lambda k: -outcomes[k]))
+    if learning:
         typer.echo(f"{run_dir}: domain {setting('domain', 'name')}, learner {setting('learner', 'name')}, "
                    f"conditions {', '.join(map(str, setting('learn', 'conditions') or []))}")
-        typer.echo(f"iterations {store.next_batch()} of {setting('learn', 'iterations')}; samples {store.count()}; "
+        typer.echo(f"iterations {iterations} of {setting('learn', 'iterations')}; samples {_readable(count)}; "
                    f"last: {_LearnPrinter.line(stats)}")
-        for condition, best in sorted(store.best_per_condition().items()):
-            typer.echo(f"  {condition}: best fitness {best.fitness:.4g} (candidate {best.id})")
-        typer.echo("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(store.outcome_counts().items())))
+        for condition, record in sorted(best_per_condition.items()):
+            typer.echo(f"  {condition}: best fitness {record.fitness:.4g} (candidate {record.id})")
+        typer.echo(f"outcomes: {mix}")
         return
+    seed_program = setting("domain", "seed_program")
     typer.echo(f"{run_dir}: domain {setting('domain', 'name')}, mutator {setting('mutator', 'name')}, "
-               f"qd {setting('qd', 'name')}")
-    typer.echo(f"candidates {store.count()} of {setting('run', 'evals')}; "
-               f"niches filled {stats.get('filled')}; QD score {stats.get('qd_score')}; "
-               f"best {stats.get('max_fitness')}")
-    typer.echo("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(store.outcome_counts().items())))
+               f"qd {setting('qd', 'name')}" + (f", seed program {seed_program}" if seed_program else "")
+               + f", seed {setting('run', 'seed')}")
+    budget = setting("run", "evals")
+    done = f" ({100.0 * count / budget:.1f} %)" if isinstance(budget, int) and budget > 0 else ""
+    niches = stats.get("niches")
+    filled = _readable(stats.get("filled")) + (f" of {_readable(niches)}" if niches else "")
+    typer.echo(f"candidates {_readable(count)} of {_readable(budget)}{done}; niches filled {filled}; "
+               f"QD score {_readable(stats.get('qd_score'))}; best fitness {_readable(stats.get('max_fitness'))}"
+               + (f" (candidate {best.id})" if best else ""))
+    typer.echo(f"outcomes: {mix}")
+    if history:
+        typer.echo(f"history: {'evaluations':>12} {'niches':>7} {'QD score':>10} {'best':>9}")
+        for h in history:
+            typer.echo(f"         {_readable(h['evals']):>12} {_readable(h.get('filled')):>7} "
+                       f"{_readable(h.get('qd_score')):>10} {_readable(h.get('max_fitness')):>9}")
 
 
 @app.command()

@@ -281,6 +281,21 @@ class RunStore:
         row = self._db.execute("SELECT stats FROM batches ORDER BY batch DESC LIMIT 1").fetchone()
         return self._decode(row[0], "the stats of the last batch", dict) if row else None
 
+    def history(self, points: int = 5) -> list[dict[str, Any]]:
+        """The stats after up to ``points`` batches spread over the run (the last included),
+        each with ``evals``, the candidates committed by then."""
+        total = self.next_batch()
+        if total == 0:
+            return []
+        picks = sorted({round(total * k / points) - 1 for k in range(1, points + 1)} - {-1})
+        rows = []
+        for batch in picks:
+            row = self._db.execute("SELECT first_id, size, stats FROM batches WHERE batch = ?", (batch,)).fetchone()
+            if row is not None:
+                stats = self._decode(row[2], f"the stats of batch {batch}", dict) if row[2] else {}
+                rows.append({"batch": batch, "evals": row[0] + row[1], **stats})
+        return rows
+
     # -- reading ------------------------------------------------------------------
     def valid_by_batch(self) -> Iterator[tuple[int, list[ValidCandidate]]]:
         """Valid candidates grouped by batch, in commit order: what rebuilds an archive."""

@@ -219,3 +219,21 @@ def test_cli_a_run_whose_seed_fails_leaves_nothing_behind(tmp_path):
     again = elm("run", *common, "--seed-program", str(good), "--out", str(tmp_path / "r"), cwd=repo)
     assert again.returncode == 0, again.stderr
     assert len(rows(tmp_path / "r")) == 8
+
+
+def test_cli_status_is_readable_and_has_json(tmp_path):
+    import json
+
+    done = elm("run", "--domain", "parity", "--mutator", "gp", "--evals", "1200", "--batch-size", "100",
+               "--quiet", "--out", str(tmp_path / "r"))
+    assert done.returncode == 0, done.stderr
+    shown = elm("status", str(tmp_path / "r"))
+    assert shown.returncode == 0, shown.stderr
+    assert "candidates 1,200 of 1,200 (100.0 %)" in shown.stdout and "seed 0" in shown.stdout
+    assert "outcomes: " in shown.stdout and " % (" in shown.stdout
+    assert shown.stdout.count("\n") >= 4 and "history:" in shown.stdout
+    data = json.loads(elm("status", str(tmp_path / "r"), "--json").stdout)
+    assert data["candidates"] == 1200 and sum(data["outcomes"].values()) == 1200
+    assert [h["evals"] for h in data["history"]][-1] == 1200 and len(data["history"]) == 5
+    assert data["history"] == sorted(data["history"], key=lambda h: h["evals"])
+    assert data["best"]["fitness"] == data["last"]["max_fitness"]
