@@ -218,9 +218,10 @@ class Engine:
                 records = self._insert(batch, done, children, evaluations)
                 evaluate_seconds = time.perf_counter() - t1
                 stats = self.qd.stats()
-                self.store.commit_batch(batch, records, generate_seconds, evaluate_seconds, {
-                    "evals": done + len(records), "filled": stats.filled, "qd_score": stats.qd_score,
-                    "max_fitness": stats.max_fitness})
+                committed = {"evals": done + len(records), "filled": stats.filled, "qd_score": stats.qd_score,
+                             "max_fitness": stats.max_fitness}
+                self.store.commit_batch(batch, records, generate_seconds, evaluate_seconds, committed)
+                self.pm.batch_committed(self.run_dir, batch, committed, records)
                 for r in records:
                     self.counts[r.outcome] = self.counts.get(r.outcome, 0) + 1
                 done += len(records)

@@ -1,7 +1,8 @@
 """The hooks an elm plugin can implement.
 
-Each hook is handed a ``register`` callback; the plugin calls it once per thing it adds.
-The plugin manager records which plugin registered what and rejects duplicate names.
+Each registration hook is handed a ``register`` callback; the plugin calls it once per thing
+it adds. The plugin manager records which plugin registered what and rejects duplicate names.
+``elm_batch_committed`` is a lifecycle hook: it is told of each committed batch.
 A plugin is a module (or object) named by an entry point in the group ``elm``::
 
     [project.entry-points.elm]
@@ -13,6 +14,7 @@ and implements any of these hooks with ``@elmcore.hookimpl``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pluggy
 
@@ -54,6 +56,15 @@ def elm_register_commands(register: Callable[..., None]) -> None:
     appears as ``elm NAME``. A ``typer.Typer`` instead of a function is a command group:
     its commands appear as ``elm NAME SUBCOMMAND``.
     """
+
+
+@hookspec
+def elm_batch_committed(run_dir: str, batch: int, stats: dict[str, Any], records: list[Any]) -> None:
+    """Called after each batch of ``elm run`` (or iteration of ``elm learn``) is committed to
+    the run's store: ``stats`` as stored for the batch, ``records`` its ``CandidateRecord``s.
+    For following a run live (a logger, a dashboard). It runs in the engine's process between
+    batches, so keep it quick; an exception is reported once on stderr and that plugin's hook
+    is not called again in the run. It must not change the run."""
 
 
 KINDS: dict[str, str] = {

@@ -299,6 +299,7 @@ class Learning:
         self.store.commit_batch(iteration, records, sample_s, evaluate_s, stats)
         shutil.rmtree(state, ignore_errors=True)
         pending.rename(state)
+        self.pm.batch_committed(self.run_dir, iteration, stats, records)
 
     def close(self) -> None:
         self.learner.close()

@@ -9,6 +9,7 @@ same kind is rejected with a message that names both plugins.
 from __future__ import annotations
 
 import difflib
+import sys
 import importlib.metadata as md
 import traceback
 from collections.abc import Callable, Iterable
@@ -92,6 +93,7 @@ class PluginManager:
         self._pm = pluggy.PluginManager(hookspecs.PROJECT)
         self._pm.add_hookspecs(hookspecs)
         self._loaded = False
+        self._failed_lifecycle: set[str] = set()  # plugins whose lifecycle hook raised
         self._infos: dict[str, PluginInfo] = {}
         self._registry: dict[str, dict[str, Registration]] = {k: {} for k in hookspecs.KINDS}
 
@@ -183,6 +185,22 @@ class PluginManager:
             return
         table[reg.name] = reg
         self._infos[reg.plugin].registered.setdefault(reg.kind, []).append(reg.name)
+
+    # -- lifecycle -----------------------------------------------------------------
+    def batch_committed(self, run_dir: Any, batch: int, stats: dict[str, Any], records: list[Any]) -> None:
+        """Tell every plugin that implements ``elm_batch_committed``. A plugin whose hook
+        raises is reported once on stderr and not called again by this manager."""
+        self.load()
+        failed = self._failed_lifecycle
+        for impl in self._pm.hook.elm_batch_committed.get_hookimpls():
+            if impl.plugin_name in failed:
+                continue
+            try:
+                impl.function(run_dir=str(run_dir), batch=batch, stats=stats, records=records)
+            except Exception as exc:  # a live view must not end a run
+                failed.add(impl.plugin_name)
+                print(f"elm: plugin {impl.plugin_name!r}: elm_batch_committed failed ({_one_line(exc)}); "
+                      "it is not called again in this run", file=sys.stderr)
 
     # -- queries -------------------------------------------------------------------
     def plugins(self) -> list[PluginInfo]:

@@ -237,3 +237,35 @@ def test_cli_status_is_readable_and_has_json(tmp_path):
     assert [h["evals"] for h in data["history"]][-1] == 1200 and len(data["history"]) == 5
     assert data["history"] == sorted(data["history"], key=lambda h: h["evals"])
     assert data["best"]["fitness"] == data["last"]["max_fitness"]
+
+
+def test_plugins_follow_a_run_batch_by_batch(tmp_path, capsys):
+    """elm_batch_committed sees every committed batch with its stats and records; a hook that
+    raises is reported once and the run goes on."""
+    from elmcore import hookimpl
+
+    class Follower:
+        def __init__(self) -> None:
+            self.seen: list[tuple[int, int, int]] = []
+
+        @hookimpl
+        def elm_batch_committed(self, run_dir, batch, stats, records):
+            assert run_dir == str(tmp_path / "r")
+            self.seen.append((batch, stats["evals"], len(records)))
+
+    class Broken:
+        @hookimpl
+        def elm_batch_committed(self, run_dir, batch, stats, records):
+            raise RuntimeError("dashboard down")
+
+    follower = Follower()
+    manager = PluginManager(plugins=[("toys", ToyPlugin()), ("follower", follower), ("broken", Broken())]).load()
+    engine = Engine.start(tmp_path / "r", toy_config(manager), manager)
+    engine.run()
+    engine.close()
+    batches = rows(tmp_path / "r")
+    assert follower.seen[-1][1] == len(batches) == 300
+    assert [b for b, _, _ in follower.seen] == list(range(len(follower.seen)))
+    assert sum(n for _, _, n in follower.seen) == 300
+    err = capsys.readouterr().err
+    assert err.count("elm_batch_committed failed (RuntimeError: dashboard down)") == 1
