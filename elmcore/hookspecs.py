@@ -76,3 +76,6 @@ KINDS: dict[str, str] = {
 }
 """Kind of registered thing -> the hook that registers it."""
 
+LIFECYCLE: tuple[str, ...] = ("elm_batch_committed",)
+"""Hooks that are told of what happens in a run (``PluginManager.batch_committed``)."""
+

@@ -119,6 +119,24 @@ def test_elm_register_commands(monkeypatch):
     assert "say hello" in CliRunner().invoke(app, ["--help"]).output
 
 
+def test_elm_batch_committed(tmp_path, capsys):
+    seen = []
+
+    def hook(run_dir, batch, stats, records):
+        seen.append((run_dir, batch, stats["evals"], len(records)))
+
+    def broken(run_dir, batch, stats, records):
+        raise RuntimeError("dashboard down")
+
+    pm = manager(("follower", plugin_object("elm_batch_committed", hook)),
+                 ("broken", plugin_object("elm_batch_committed", broken)))
+    for batch in range(3):
+        pm.batch_committed(tmp_path, batch, {"evals": 10 * (batch + 1)}, [None] * 10)
+    assert seen == [(str(tmp_path), b, 10 * (b + 1), 10) for b in range(3)]
+    assert capsys.readouterr().err.count("'broken': elm_batch_committed failed (RuntimeError: dashboard down)") == 1
+    assert all(p.errors == [] for p in pm.plugins())  # a lifecycle failure is not a loading error
+
+
 def test_every_declared_hook_has_a_test_here():
     tested = {name.removeprefix("test_") for name in globals() if name.startswith("test_elm_")}
     declared = declared_hooks()
@@ -130,10 +148,10 @@ def test_every_declared_hook_has_a_test_here():
 
 
 def test_every_declared_hook_is_called_by_the_plugin_manager():
-    assert set(hookspecs.KINDS.values()) == declared_hooks()
+    assert set(hookspecs.KINDS.values()) | set(hookspecs.LIFECYCLE) == declared_hooks()
 
 
-@pytest.mark.parametrize("hook_name", sorted(declared_hooks()))
+@pytest.mark.parametrize("hook_name", sorted(hookspecs.KINDS.values()))
 def test_a_plugin_raising_in_the_hook_is_isolated(hook_name):
     def hook(register):
         raise RuntimeError("cannot start")
