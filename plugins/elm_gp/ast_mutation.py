@@ -3,13 +3,19 @@
 Every mutable place in the program is a *site*; each site mutates independently with
 probability ``rate``, and when none was drawn one site chosen uniformly mutates, so a
 child always differs from its parent. The child is written back with ``ast.unparse``.
+
+Parents repeat (an archive of a few dozen elites feeds every batch), so a parent's tree and
+sites can be kept in a ``ParentCache``: a child then edits the cached tree, is written
+back, and the edits are undone, instead of parsing and analysing the parent again. The
+random draws and the child are the same with or without the cache.
 """
 
 from __future__ import annotations
 
 import ast
 import copy
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,13 +68,61 @@ class _Site:
     names: tuple[str, ...] = ()  # replacement names for a Name site (sorted, current one excluded)
 
 
-def mutate_source(source: str, rng: np.random.Generator, settings: MutationSettings) -> MutationResult:
-    """A mutated copy of ``source``; MutationFailed when the parent or the child does not parse."""
+class ParentCache:
+    """The parsed tree and the sites of recently mutated parents (least recently used out)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[str, MutationSettings], tuple[ast.Module, list[_Site]]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, source: str, settings: MutationSettings) -> tuple[ast.Module, list[_Site]]:
+        key = (source, settings)
+        entry = self._entries.get(key)
+        if entry is not None:
+            self.hits += 1
+            self._entries.move_to_end(key)
+            return entry
+        self.misses += 1
+        tree = _parse(source, "parent")
+        entry = (tree, list(_find_sites(tree, settings)))
+        self._entries[key] = entry
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return entry
+
+    def drop(self, source: str, settings: MutationSettings) -> None:
+        self._entries.pop((source, settings), None)
+
+
+def mutate_source(source: str, rng: np.random.Generator, settings: MutationSettings,
+                  cache: ParentCache | None = None) -> MutationResult:
+    """A mutated copy of ``source``; MutationFailed when the parent or the child does not parse.
+    With ``cache``, the parent's analysis is reused and its cached tree left as it was."""
     if len(source) > settings.max_program_chars:
         raise MutationFailed(f"parent has {len(source)} characters, more than max_program_chars "
                              f"({settings.max_program_chars})")
-    tree = _parse(source, "parent")
-    sites = list(_find_sites(tree, settings))
+    if cache is None:
+        tree = _parse(source, "parent")
+        return _mutate_tree(tree, list(_find_sites(tree, settings)), rng, settings, undo=None)
+    tree, sites = cache.get(source, settings)
+    undo: list[Callable[[], None]] = []
+    try:
+        return _mutate_tree(tree, sites, rng, settings, undo)
+    finally:
+        try:
+            for step in reversed(undo):
+                step()
+        except Exception:  # the cached tree may be inconsistent: analyse the parent afresh next time
+            cache.drop(source, settings)
+            raise
+
+
+def _mutate_tree(tree: ast.Module, sites: list[_Site], rng: np.random.Generator, settings: MutationSettings,
+                 undo: list[Callable[[], None]] | None) -> MutationResult:
+    """Edit ``tree`` at sites drawn from ``sites`` and write it back; with ``undo``, each edit
+    appends how to reverse it (the tree is then not copied)."""
     if not sites:
         raise MutationFailed("parent has nothing to mutate (no names, numbers, operators or statements)",
                              no_edit=True)
@@ -81,12 +135,15 @@ def mutate_source(source: str, rng: np.random.Generator, settings: MutationSetti
         chosen = [sites[int(rng.integers(len(sites)))]]
     node_sites, statement_plan = _plan_statement_edits(chosen, rng)
     node_sites.sort(key=lambda site: (getattr(site.node, "lineno", 0), getattr(site.node, "col_offset", 0)))
-    edits = [_apply_node_edit(site, rng, settings) for site in node_sites]
+    edits = []
+    for site in node_sites:
+        if undo is not None:
+            undo.append(_restorer(site))
+        edits.append(_apply_node_edit(site, rng, settings))
     try:
-        edits.extend(_apply_statement_edits(statement_plan))
+        edits.extend(_apply_statement_edits(statement_plan, undo))
     except RecursionError:  # copying a pathologically deep statement
         raise MutationFailed("parent is nested too deeply to copy a statement") from None
-    ast.fix_missing_locations(tree)
     try:
         program = ast.unparse(tree) + "\n"
     except (RecursionError, ValueError, AttributeError, TypeError) as exc:
@@ -204,23 +261,46 @@ def _perturb_constant(node: ast.Constant, rng: np.random.Generator, settings: Mu
     return f"const {old!r}->{node.value!r}"
 
 
+def _restorer(site: _Site) -> Callable[[], None]:
+    """How to put a node site back as it is now."""
+    node = site.node
+    if isinstance(node, ast.Name):
+        old_id = node.id
+        return lambda: setattr(node, "id", old_id)
+    if isinstance(node, ast.Constant):
+        old_value = node.value
+        return lambda: setattr(node, "value", old_value)
+    if isinstance(node, (ast.BinOp, ast.AugAssign)):
+        old_op = node.op
+        return lambda: setattr(node, "op", old_op)
+    assert isinstance(node, ast.Compare)
+    ops, index, old_cmp = node.ops, site.index, node.ops[site.index]
+    return lambda: ops.__setitem__(index, old_cmp)
+
+
 def _other(options: tuple[type, ...], current: type, rng: np.random.Generator) -> type:
     others = [option for option in options if option is not current]
     return others[int(rng.integers(len(others)))]
 
 
-def _apply_statement_edits(plan: list[tuple[_Site, bool]]) -> list[str]:
+def _apply_statement_edits(plan: list[tuple[_Site, bool]], undo: list[Callable[[], None]] | None = None
+                           ) -> list[str]:
     """Delete or duplicate statements, from the end of each body so positions stay valid."""
     edits: list[str] = []
     for site, delete in sorted(plan, key=lambda item: (getattr(item[0].node, "lineno", 0), item[0].index),
                                reverse=True):
-        position = next(i for i, statement in enumerate(site.body) if statement is site.node)
+        body = site.body
+        position = next(i for i, statement in enumerate(body) if statement is site.node)
         label = f"line {getattr(site.node, 'lineno', '?')} ({type(site.node).__name__})"
         if delete:
-            del site.body[position]
+            del body[position]
+            if undo is not None:
+                undo.append(lambda body=body, position=position, node=site.node: body.insert(position, node))
             edits.append(f"delete {label}")
         else:
-            site.body.insert(position + 1, copy.deepcopy(site.node))
+            body.insert(position + 1, copy.deepcopy(site.node))
+            if undo is not None:
+                undo.append(lambda body=body, position=position: body.pop(position + 1))
             edits.append(f"duplicate {label}")
     edits.reverse()
     return edits

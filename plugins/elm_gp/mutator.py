@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from pydantic import Field, field_validator
 
 from elmcore import Child, Mutator, Parent
 from elmcore.children import edited_child, failed_child
-from elm_gp.ast_mutation import EDIT_KINDS, MutationFailed, MutationSettings, mutate_source
+from elm_gp.ast_mutation import EDIT_KINDS, MutationFailed, MutationSettings, ParentCache, mutate_source
 from elm_gp.config import PointMutationConfig
 
 OPERATOR_NAME = "gp"
@@ -75,6 +76,11 @@ class GPMutator(Mutator):
     description = "GP point mutation through the syntax tree: names, constants, operators, statements"
     Config = GPConfig
     config: GPConfig
+    default = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cache = ParentCache()  # parents repeat from batch to batch: their analysis is kept
 
     def mutate(self, parents: Sequence[Parent], rng: np.random.Generator) -> list[Child]:
         settings = self.config.settings()
@@ -82,7 +88,7 @@ class GPMutator(Mutator):
 
     def _mutate_one(self, parent: Parent, rng: np.random.Generator, settings: MutationSettings) -> Child:
         try:
-            result = mutate_source(parent.program, rng, settings)
+            result = mutate_source(parent.program, rng, settings, self.cache)
         except MutationFailed as exc:
             return failed_child(parent, OPERATOR_NAME, str(exc), no_edit=exc.no_edit)
         return edited_child(parent, result.program, OPERATOR_NAME, result.edits, self.context.file_name)

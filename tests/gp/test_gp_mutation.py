@@ -145,3 +145,19 @@ def test_large_programs_get_few_edits_by_default() -> None:
     assert mean(capped) < 2.6 < 6 < mean(uncapped)
     small = children(BUGGY_PARITY, 2, 300)  # 11 sites: 1.5 / 11 > 0.1, so the cap leaves it alone
     assert small == children(BUGGY_PARITY, 2, 300, max_expected_edits=1.5)
+
+
+@pytest.mark.parametrize("source", [EVERY_KIND, BUGGY_PARITY, read_seed("sodarace", "square"),
+                                    read_seed("sodarace", "cppn_fixed")], ids=["kinds", "parity", "square", "cppn"])
+@pytest.mark.parametrize("rate", [0.1, 0.6])
+def test_the_parent_cache_gives_the_same_children_and_leaves_the_parent_alone(source, rate):
+    from elm_gp.ast_mutation import ParentCache
+
+    cache = ParentCache(size=2)
+    settings = MutationSettings(rate=rate, max_expected_edits=None)
+    plain, cached = np.random.default_rng(7), np.random.default_rng(7)
+    for _ in range(60):
+        assert mutate_source(source, cached, settings, cache) == mutate_source(source, plain, settings)
+    assert cache.misses == 1 and cache.hits == 59
+    tree, _ = cache.get(source, settings)
+    assert ast.unparse(tree) == ast.unparse(ast.parse(source))  # every edit was undone
