@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import copy
+import inspect
 import json
 import sqlite3
 import sys
 import time
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+import yaml
 
-from elmcore.config import DEFAULT_NAMES, ConfigError, LearnSection, RunSection, build_config
+from elmcore.config import ConfigError, LearnSection, RunSection, default_name, raw_config, resolve
 from elmcore.engine import Engine, Progress, RunError
 from elmcore.plugins import KIND_LABELS, PluginError, get_plugin_manager
 from elmcore.store import RunStore, StoreError
@@ -109,14 +116,13 @@ def drive(engine: Engine, quiet: bool) -> None:
     engine.close()
 
 
-@app.command()
 def run(
     domain: Annotated[Optional[str], typer.Option(
-        help=f"domain plugin, e.g. parity, sodarace (default: {DEFAULT_NAMES['domain']})")] = None,
+        help="domain plugin, e.g. parity, sodarace")] = None,
     mutator: Annotated[Optional[str], typer.Option(
-        help=f"mutation operator, e.g. gp, diff, prompt, edit (default: {DEFAULT_NAMES['mutator']})")] = None,
+        help="mutation operator, e.g. gp, diff, prompt, edit")] = None,
     qd: Annotated[Optional[str], typer.Option(
-        help=f"QD algorithm, e.g. map-elites, cvt-map-elites (default: {DEFAULT_NAMES['qd']})")] = None,
+        help="QD algorithm, e.g. map-elites, cvt-map-elites")] = None,
     evals: Annotated[Optional[int], typer.Option(
         help="total candidates to produce" + _default(RunSection, "evals"))] = None,
     batch_size: Annotated[Optional[int], typer.Option(
@@ -124,40 +130,34 @@ def run(
     workers: Annotated[Optional[int], typer.Option(
         help="evaluation worker processes" + _default(RunSection, "workers"))] = None,
     seed: Annotated[Optional[int], typer.Option(help="random seed" + _default(RunSection, "seed"))] = None,
-    seed_program: Annotated[Optional[str], typer.Option(help="seed program name or .py path (domain.seed_program)")] = None,
-    terrain: Annotated[Optional[str], typer.Option(help="terrain, for domains that have them (domain.terrain)")] = None,
-    model: Annotated[Optional[str], typer.Option(help="LLM hub id or local path (mutator.model)")] = None,
-    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible server URL (mutator.base_url)")] = None,
     config: Annotated[Optional[Path], typer.Option(help="config file (.yaml, .toml or .json)")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="override: SECTION.KEY=VALUE (repeatable)")] = None,
     out: Annotated[Optional[Path], typer.Option(help="run directory to create")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
+    plugin_options: dict[str, Any] | None = None,
 ) -> None:
     """Start a run: evolve programs of a domain with a mutator and a QD algorithm."""
     pm = get_plugin_manager()
     shortcuts: dict[str, Any] = {
         "domain.name": domain, "mutator.name": mutator, "qd.name": qd, "run.evals": evals,
-        "run.batch_size": batch_size, "run.workers": workers, "run.seed": seed,
-        "domain.seed_program": seed_program, "domain.terrain": terrain, "mutator.model": model,
-        "mutator.base_url": base_url}
-    resolved = build_config(pm, config, shortcuts, set_ or [])
+        "run.batch_size": batch_size, "run.workers": workers, "run.seed": seed, **(plugin_options or {})}
+    data = raw_config(config, shortcuts, set_ or [])
+    _check_plugin_options(pm, "run", data, plugin_options or {})
+    resolved = resolve(data, pm)
     if out is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        out = Path("runs") / f"{resolved['domain']['name']}-{resolved['mutator']['name']}-{stamp}"
+        out = Path("runs") / f"{resolved.domain.name}-{resolved.mutator.name}-{stamp}"
     engine = Engine.start(out, resolved, pm)
     if not quiet:
         typer.echo(f"run directory: {out}", err=True)
     drive(engine, quiet)
 
 
-@app.command()
 def learn(
-    learner: Annotated[Optional[str], typer.Option(help="conditional learner, e.g. ppo (learner.name)")] = None,
-    model: Annotated[Optional[str], typer.Option(help="the model the learner starts from (learner.model)")] = None,
+    learner: Annotated[Optional[str], typer.Option(
+        help="conditional learner, e.g. ppo")] = None,
     conditions: Annotated[Optional[str], typer.Option(
         "--conditions", "--terrains", help="comma-separated conditions (Sodarace: terrains), drawn uniformly")] = None,
-    ten: Annotated[Optional[str], typer.Option(help="terrain embedding network: discrete or vision (learner.ten)")
-                   ] = None,
     samples: Annotated[Optional[int], typer.Option(
         help="programs per iteration" + _default(LearnSection, "samples"))] = None,
     iterations: Annotated[Optional[int], typer.Option(
@@ -170,18 +170,19 @@ def learn(
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="override: SECTION.KEY=VALUE (repeatable)")] = None,
     out: Annotated[Optional[Path], typer.Option(help="run directory to create")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
+    plugin_options: dict[str, Any] | None = None,
 ) -> None:
     """Train a conditional learner (Stage 3): it writes a program per condition, each is
     evaluated under its condition, and it learns from the results."""
-    from elmcore.config import raw_config, resolve_learning
+    from elmcore.config import resolve_learning
     from elmcore.learning import Learning, domains_with_conditions
 
     pm = get_plugin_manager()
-    shortcuts = {"learner.name": learner, "learner.model": model, "learner.ten": ten, "learn.samples": samples,
-                 "learn.iterations": iterations, "learn.workers": workers, "learn.seed": seed, "domain.name": domain,
-                 "learn.conditions": [c.strip() for c in conditions.split(",") if c.strip()] if conditions else None}
+    shortcuts = {"learner.name": learner, "learn.samples": samples, "learn.iterations": iterations,
+                 "learn.workers": workers, "learn.seed": seed, "domain.name": domain,
+                 "learn.conditions": [c.strip() for c in conditions.split(",") if c.strip()] if conditions else None,
+                 **(plugin_options or {})}
     data = raw_config(config, shortcuts, set_ or [])
-    data.setdefault("learner", {}).setdefault("name", "ppo")
     wanted = (data.get("learn") or {}).get("conditions")
     if not wanted:
         _fail("give the conditions to learn for: --terrains left-wall,right-wall (or --conditions)")
@@ -191,9 +192,10 @@ def learn(
             _fail(f"no installed domain has the conditions {', '.join(wanted)}; pass --domain" if not found else
                   f"domains {', '.join(found)} all have the conditions {', '.join(wanted)}; pass --domain")
         data.setdefault("domain", {})["name"] = found[0]
+    _check_plugin_options(pm, "learn", data, plugin_options or {})
     resolved = resolve_learning(data, pm)
     if out is None:
-        out = Path("runs") / f"learn-{resolved['learner']['name']}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        out = Path("runs") / f"learn-{resolved.learner.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     learning = Learning.start(out, resolved, pm)
     if not quiet:
         typer.echo(f"run directory: {out}", err=True)
@@ -373,9 +375,176 @@ def plugins(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] 
 
 BUILTIN_COMMANDS = ("run", "learn", "resume", "status", "plugins")
 
+# -- options that plugins declare (Component.cli_options) ----------------------------------
+COMMAND_SECTIONS = {"run": {"domain": "domain", "mutator": "mutator", "qd": "qd"},
+                    "learn": {"learner": "learner"}}
+"""The component sections whose plugins may add options to a built-in command."""
+
+
+@dataclass
+class PluginOption:
+    """``--terrain`` on ``elm run``: sets ``domain.terrain``; taken by the components in ``owners``."""
+
+    flag: str
+    section: str
+    key: str
+    kind: str
+    annotation: Any = str
+    help: str = ""
+    owners: list[str] = field(default_factory=list)
+
+    @property
+    def param(self) -> str:
+        return f"plugin_{self.section}_{self.key}"
+
+    @property
+    def dotted(self) -> str:
+        return f"{self.section}.{self.key}"
+
+
+_PLUGIN_OPTIONS: dict[str, list[PluginOption]] = {"run": [], "learn": []}
+
+
+def _option_type(annotation: Any) -> Any:
+    """int, float or str for the command line; anything else is read as YAML, like --set."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)] \
+        if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union else [annotation]
+    if len(args) == 1 and args[0] in (int, float, str):
+        return args[0]
+    if len(args) == 1 and typing.get_origin(args[0]) is typing.Literal \
+            and all(isinstance(v, str) for v in typing.get_args(args[0])):
+        return str  # a choice of names: pydantic says which when the value is not one
+    return None
+
+
+def _own_flags(command: Callable[..., Any]) -> set[str]:
+    """The option names a built-in command declares itself (``--set``, ``--seed`` ...)."""
+    flags = set()
+    for param in inspect.signature(command, eval_str=True).parameters.values():
+        if param.name == "plugin_options":
+            continue
+        flags.add("--" + param.name.rstrip("_").replace("_", "-"))
+        for meta in getattr(param.annotation, "__metadata__", ()):
+            flags.update(d for d in (getattr(meta, "param_decls", None) or ()) if d.startswith("-"))
+            default = getattr(meta, "default", None)
+            if isinstance(default, str) and default.startswith("-"):
+                flags.add(default)
+    return flags
+
+
+def plugin_options(pm: Any, command: str, own: set[str]) -> list[PluginOption]:
+    """The options the installed components declare for ``elm COMMAND``. A flag the command
+    already has, or one two sections claim, is rejected (shown by `elm plugins`)."""
+    found: dict[str, PluginOption] = {}
+    for section, kind in COMMAND_SECTIONS[command].items():
+        for name in pm.names(kind):
+            reg = pm.registration(kind, name)
+            for key in getattr(reg.obj, "cli_options", ()) or ():
+                fields = reg.obj.Config.model_fields
+                flag = "--" + str(key).replace("_", "-")
+                if key not in fields:
+                    pm.reject(reg.plugin, f"{KIND_LABELS[kind]} {name!r}: cli_options names {key!r}, which is not "
+                                          f"a key of its Config ({', '.join(fields) or 'none'})")
+                    continue
+                if flag in own:
+                    pm.reject(reg.plugin, f"{KIND_LABELS[kind]} {name!r}: option {flag} rejected: `elm {command}` "
+                                          "has that option itself")
+                    continue
+                option = found.get(flag)
+                if option is not None and option.section != section:
+                    pm.reject(reg.plugin, f"{KIND_LABELS[kind]} {name!r}: option {flag} rejected: it already sets "
+                                          f"{option.dotted} (for {', '.join(option.owners)})")
+                    continue
+                info = fields[key]
+                if option is None:
+                    option = found[flag] = PluginOption(flag, section, str(key), kind, _option_type(info.annotation))
+                option.owners.append(name)
+                option.help = option.help or (info.description or "")
+                if option.annotation is not None and _option_type(info.annotation) != option.annotation:
+                    option.annotation = None  # the owners disagree on the type: read it as YAML
+    for option in found.values():
+        where = f"{option.dotted}; {KIND_LABELS[option.kind]} {', '.join(option.owners)}"
+        option.help = f"{option.help} ({where})" if option.help else where
+    return sorted(found.values(), key=lambda o: o.flag)
+
+
+def _check_plugin_options(pm: Any, command: str, data: dict[str, Any], given: dict[str, Any]) -> None:
+    """A plugin option given for a component that does not take it: say whose option it is."""
+    for option in _PLUGIN_OPTIONS.get(command, []):
+        if option.dotted not in given:
+            continue
+        section = data.get(option.section)
+        chosen = section.get("name") if isinstance(section, dict) else None
+        chosen = chosen or default_name(pm, option.kind, option.section)
+        if chosen not in option.owners:
+            label = KIND_LABELS[option.kind]
+            raise ConfigError(f"{option.flag} is an option of {label} {', '.join(option.owners)}, not of {label} "
+                              f"{chosen!r}; leave it out or choose --{option.section} {option.owners[0]}")
+
+
+def _with_plugin_options(impl: Callable[..., None], command: str, options: list[PluginOption],
+                         defaults: dict[str, str] | None = None) -> Callable[..., None]:
+    """``impl`` as a typer command with the plugin options added; their values reach it as
+    ``plugin_options={"domain.terrain": "hills"}``. ``defaults``: parameter -> the default
+    component, added to its help."""
+    signature = inspect.signature(impl, eval_str=True)
+    params = []
+    for param in signature.parameters.values():
+        if param.name == "plugin_options":
+            continue
+        if param.name in (defaults or {}):
+            base, info = typing.get_args(param.annotation)[:2]
+            info = copy.copy(info)
+            info.help = f"{info.help} (default: {defaults[param.name]})"  # type: ignore[index]
+            param = param.replace(annotation=Annotated[base, info])
+        params.append(param)
+    for option in options:
+        params.append(inspect.Parameter(
+            option.param, inspect.Parameter.KEYWORD_ONLY, default=None,
+            annotation=Annotated[Optional[option.annotation or str], typer.Option(option.flag, help=option.help)]))
+
+    def command_function(**kwargs: Any) -> None:
+        given: dict[str, Any] = {}
+        for option in options:
+            value = kwargs.pop(option.param, None)
+            if value is None:
+                continue
+            if option.annotation is None:  # a list, a bool, a choice: read as YAML, like --set
+                try:
+                    value = yaml.safe_load(value)
+                except yaml.YAMLError:
+                    pass
+            given[option.dotted] = value
+        impl(**kwargs, plugin_options=given)
+
+    command_function.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    command_function.__annotations__ = {p.name: p.annotation for p in params}
+    command_function.__doc__ = impl.__doc__
+    command_function.__name__ = command
+    return command_function
+
+
+def _install_builtin(command: str, impl: Callable[..., None], options: list[PluginOption],
+                     defaults: dict[str, str] | None = None) -> None:
+    _PLUGIN_OPTIONS[command] = options
+    function = _with_plugin_options(impl, command, options, defaults)
+    for info in app.registered_commands:
+        if info.name == command:
+            info.callback = function
+            return
+    app.command(name=command)(function)
+
+
+_install_builtin("run", run, [])
+_install_builtin("learn", learn, [])
+
 
 def _add_plugin_commands() -> None:
     pm = get_plugin_manager()
+    for command, impl in (("run", run), ("learn", learn)):
+        defaults = {section: names[0] for section, kind in COMMAND_SECTIONS[command].items()
+                    if len(names := pm.defaults(kind)) == 1}
+        _install_builtin(command, impl, plugin_options(pm, command, _own_flags(impl)), defaults)
     for name in pm.names("command"):
         reg = pm.registration("command", name)
         if name in BUILTIN_COMMANDS:
@@ -389,8 +558,12 @@ def _add_plugin_commands() -> None:
 
 # typer's command-line errors (its own copy of click's), found without importing a private module
 _ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
-RUN_ONLY_OPTIONS = {"--set", "--config", "--domain", "--mutator", "--qd", "--seed", "--batch-size", "--seed-program",
-                    "--terrain", "--model", "--base-url", "--out"}
+
+
+def _run_only_flags() -> set[str]:
+    """Options of `elm run` (plugins' too) that `elm resume` does not take."""
+    flags = _own_flags(run) | {o.flag for o in _PLUGIN_OPTIONS["run"]}
+    return flags - _own_flags(resume)
 
 
 def _usage_error(exc: Exception) -> str:
@@ -398,7 +571,7 @@ def _usage_error(exc: Exception) -> str:
     ctx = getattr(exc, "ctx", None)
     command = ctx.command_path.replace(ctx.find_root().info_name or "", "elm", 1) if ctx is not None else "elm"
     option = getattr(exc, "option_name", None)
-    if command == "elm resume" and option in RUN_ONLY_OPTIONS:
+    if command == "elm resume" and option in _run_only_flags():
         return (f"`elm resume` takes no {option}: a run continues with the config it was started with (only "
                 "--evals and --workers may change); to change it, start a new run with `elm run ... --out NEW_DIR`")
     message = exc.format_message().replace("\n", " ")  # type: ignore[attr-defined]

@@ -9,6 +9,8 @@ Layout::
 
 ``run`` is validated here; each component section is validated by the ``Config`` model of
 the plugin its ``name`` selects. Every error is one line naming the key and what is accepted.
+The result is typed (``RunConfig``, ``LearnConfig``): validated once, then handed to the
+engine and its workers as it is; ``as_dict()`` is the plain form a run stores.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import difflib
 import json
 import tomllib
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,6 @@ from elmcore.plugins import PluginManager, UnknownComponent
 
 SECTIONS = ("run", "domain", "mutator", "qd")
 COMPONENT_KINDS = {"domain": "domain", "mutator": "mutator", "qd": "qd"}
-DEFAULT_NAMES = {"domain": "parity", "mutator": "gp", "qd": "map-elites"}
 
 
 class ConfigError(ValueError):
@@ -120,29 +122,94 @@ def _type_name(annotation: Any) -> str:
     return getattr(annotation, "__name__", None) if isinstance(annotation, type) else str(annotation).replace("typing.", "")
 
 
-def resolve(data: dict[str, Any], pm: PluginManager) -> dict[str, Any]:
-    """Validate a raw config dict and fill in every default; returns plain data."""
+@dataclass(frozen=True)
+class ComponentConfig:
+    """One component section, validated: the plugin class its ``name`` selects and its
+    ``Config`` instance."""
+
+    section: str
+    name: str
+    cls: type
+    options: BaseModel
+
+    def values(self) -> dict[str, Any]:
+        """The options as plain data (without the name)."""
+        return self.options.model_dump(mode="json")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **self.values()}
+
+    def build(self, *args: Any, **kwargs: Any) -> Any:
+        """An instance of the component; one that refuses its config (ValueError, TypeError)
+        becomes a one-line ConfigError naming the section."""
+        try:
+            return self.cls(self.options, *args, **kwargs)
+        except ConfigError:
+            raise
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{self.section} {self.name!r}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The validated config of a run of ``elm run``."""
+
+    run: RunSection
+    domain: ComponentConfig
+    mutator: ComponentConfig
+    qd: ComponentConfig
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data: what the run stores and ``resolve`` reads back."""
+        return {"run": self.run.model_dump(), "domain": self.domain.as_dict(), "mutator": self.mutator.as_dict(),
+                "qd": self.qd.as_dict()}
+
+    def with_run(self, **changes: Any) -> "RunConfig":
+        """A copy with run keys changed (``evals``, ``workers`` on resume), validated."""
+        return replace(self, run=_validate(RunSection, {**self.run.model_dump(), **changes}, "run"))
+
+
+def default_name(pm: PluginManager, kind: str, section: str) -> str:
+    """The component a section takes when its ``name`` is left out: the one registered with
+    ``default = True`` (``elm plugins`` shows it)."""
+    names = pm.defaults(kind)
+    if len(names) == 1:
+        return names[0]
+    installed = ", ".join(pm.names(kind)) or "none installed"
+    if not names:
+        raise ConfigError(f"{section}.name: no {section} is set and no installed plugin offers a default one; "
+                          f"choose one (installed: {installed})")
+    raise ConfigError(f"{section}.name: no {section} is set and plugins offer several defaults "
+                      f"({', '.join(names)}); choose one")
+
+
+def _component(pm: PluginManager, section: str, kind: str, raw: Any) -> ComponentConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config section '{section}' must be a mapping with a 'name'")
+    raw = dict(raw)
+    name = raw.pop("name", None)
+    if name is None:
+        name = default_name(pm, kind, section)
+    try:
+        cls = pm.get(kind, str(name))
+    except UnknownComponent as exc:
+        raise ConfigError(f"{section}.name: {exc}") from exc
+    return ComponentConfig(section, str(name), cls, _validate(cls.Config, raw, section))
+
+
+def resolve(data: dict[str, Any], pm: PluginManager) -> RunConfig:
+    """Validate a raw config dict (or a stored one) and fill in every default."""
+    if isinstance(data, RunConfig):
+        return data
     for section in data:
         if section not in SECTIONS:
             raise ConfigError(_unknown_key_message("config", section, list(SECTIONS)).replace("'config.", "'"))
-    resolved: dict[str, Any] = {}
     run = data.get("run") or {}
     if not isinstance(run, dict):
         raise ConfigError("config section 'run' must be a mapping")
-    resolved["run"] = _validate(RunSection, run, "run").model_dump()
-    for section, kind in COMPONENT_KINDS.items():
-        raw = data.get(section) or {}
-        if not isinstance(raw, dict):
-            raise ConfigError(f"config section '{section}' must be a mapping with a 'name'")
-        raw = dict(raw)
-        name = raw.pop("name", DEFAULT_NAMES[section])
-        try:
-            cls = pm.get(kind, str(name))
-        except UnknownComponent as exc:
-            raise ConfigError(f"{section}.name: {exc}") from exc
-        options = _validate(cls.Config, raw, section).model_dump(mode="json")
-        resolved[section] = {"name": name, **options}
-    return resolved
+    components = {section: _component(pm, section, kind, data.get(section) or {})
+                  for section, kind in COMPONENT_KINDS.items()}
+    return RunConfig(run=_validate(RunSection, run, "run"), **components)
 
 
 class LearnSection(BaseModel):
@@ -161,24 +228,35 @@ class LearnSection(BaseModel):
 LEARN_SECTIONS = ("learn", "domain", "learner")
 
 
-def resolve_learning(data: dict[str, Any], pm: PluginManager) -> dict[str, Any]:
+@dataclass(frozen=True)
+class LearnConfig:
+    """The validated config of a learning run (``elm learn``)."""
+
+    learn: LearnSection
+    domain: ComponentConfig
+    learner: ComponentConfig
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"learn": self.learn.model_dump(), "domain": self.domain.as_dict(), "learner": self.learner.as_dict()}
+
+    def with_learn(self, **changes: Any) -> "LearnConfig":
+        return replace(self, learn=_validate(LearnSection, {**self.learn.model_dump(), **changes}, "learn"))
+
+
+def resolve_learning(data: dict[str, Any], pm: PluginManager) -> LearnConfig:
     """Validate the config of a learning run (sections learn, domain, learner)."""
+    if isinstance(data, LearnConfig):
+        return data
     for section in data:
         if section not in LEARN_SECTIONS:
             raise ConfigError(_unknown_key_message("config", section, list(LEARN_SECTIONS)).replace("'config.", "'"))
-    resolved: dict[str, Any] = {"learn": _validate(LearnSection, dict(data.get("learn") or {}), "learn").model_dump()}
-    for section, kind in (("domain", "domain"), ("learner", "learner")):
-        raw = data.get(section) or {}
-        if not isinstance(raw, dict) or "name" not in raw:
-            raise ConfigError(f"config section '{section}' must be a mapping with a 'name'")
-        raw = dict(raw)
-        name = raw.pop("name")
-        try:
-            cls = pm.get(kind, str(name))
-        except UnknownComponent as exc:
-            raise ConfigError(f"{section}.name: {exc}") from exc
-        resolved[section] = {"name": name, **_validate(cls.Config, raw, section).model_dump(mode="json")}
-    return resolved
+    learn = _validate(LearnSection, dict(data.get("learn") or {}), "learn")
+    domain = data.get("domain")
+    if not isinstance(domain, dict) or "name" not in domain:
+        raise ConfigError("config section 'domain' must be a mapping with a 'name' (the domain whose conditions "
+                          "are learnt)")
+    return LearnConfig(learn=learn, domain=_component(pm, "domain", "domain", data.get("domain") or {}),
+                       learner=_component(pm, "learner", "learner", data.get("learner") or {}))
 
 
 def raw_config(config_file: str | Path | None = None, shortcuts: dict[str, Any] | None = None,
@@ -205,16 +283,20 @@ def raw_config(config_file: str | Path | None = None, shortcuts: dict[str, Any] 
 
 
 def build_config(pm: PluginManager, config_file: str | Path | None = None,
-                 shortcuts: dict[str, Any] | None = None, overrides: Sequence[str] = ()) -> dict[str, Any]:
+                 shortcuts: dict[str, Any] | None = None, overrides: Sequence[str] = ()) -> RunConfig:
     """The resolved config of a run: ``raw_config``, validated."""
     return resolve(raw_config(config_file, shortcuts, overrides), pm)
 
 
-def component_options(resolved: dict[str, Any], section: str) -> dict[str, Any]:
-    options = dict(resolved[section])
-    options.pop("name")
+def component_options(config: RunConfig | LearnConfig | dict[str, Any], section: str) -> dict[str, Any]:
+    """A component section's options as plain data, from a typed config or a stored one."""
+    if isinstance(config, (RunConfig, LearnConfig)):
+        return getattr(config, section).values()
+    options = dict(config[section])
+    options.pop("name", None)
     return options
 
 
-def dump_yaml(resolved: dict[str, Any]) -> str:
-    return yaml.safe_dump(resolved, sort_keys=False)
+def dump_yaml(config: RunConfig | LearnConfig | dict[str, Any]) -> str:
+    data = config.as_dict() if isinstance(config, (RunConfig, LearnConfig)) else config
+    return yaml.safe_dump(data, sort_keys=False)

@@ -12,19 +12,18 @@ import platform
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from elmcore.config import ConfigError, component_options, dump_yaml, resolve
+from elmcore.config import ConfigError, RunConfig, dump_yaml, resolve
 from elmcore.interfaces import Domain, Mutator, QDAlgorithm
 from elmcore.plugins import PluginManager
 from elmcore.store import CandidateRecord, RunStore, StoreError
 from elmcore.types import ArchiveStats, Child, Evaluation, Outcome, Parent
-from elmcore.workers import WorkerPool
+from elmcore.workers import Job, WorkerPool
 
 CONFIG_FILE = "config.yaml"
 
@@ -72,22 +71,13 @@ def refused_config(run_dir: str | Path, exc: Exception) -> RunError:
                     "with the plugin versions it was made with, or start a new run")
 
 
-def build_components(resolved: dict[str, Any], pm: PluginManager) -> tuple[Domain, Mutator, QDAlgorithm]:
+def build_components(config: RunConfig | dict[str, Any], pm: PluginManager) -> tuple[Domain, Mutator, QDAlgorithm]:
     """Instantiate the run's domain, mutator and QD algorithm; a component that refuses its
     config (ValueError) becomes a one-line ConfigError naming the section."""
-
-    def make(section: str, kind: str, **kwargs: Any) -> Any:
-        cls = pm.get(kind, resolved[section]["name"])
-        try:
-            return cls(cls.Config(**component_options(resolved, section)), **kwargs)
-        except ConfigError:
-            raise
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(f"{section} {resolved[section]['name']!r}: {exc}") from exc
-
-    domain = make("domain", "domain")
-    mutator = make("mutator", "mutator", context=domain.mutation_context())
-    qd = make("qd", "qd", space=domain.behaviour_space(), seed=resolved["run"]["seed"])
+    config = resolve(config, pm)
+    domain = config.domain.build()
+    mutator = config.mutator.build(context=domain.mutation_context())
+    qd = config.qd.build(space=domain.behaviour_space(), seed=config.run.seed)
     return domain, mutator, qd
 
 
@@ -98,10 +88,10 @@ def _prepare(mutator: Mutator) -> None:
         raise ConfigError(f"mutator {mutator.name!r}: {exc}") from exc
 
 
-def _write_config_file(run_dir: Path, resolved: dict[str, Any]) -> None:
+def _write_config_file(run_dir: Path, config: RunConfig) -> None:
     """RUN_DIR/config.yaml, for people to read (the store holds the config the run uses)."""
     try:
-        (run_dir / CONFIG_FILE).write_text(dump_yaml(resolved), encoding="utf-8")
+        (run_dir / CONFIG_FILE).write_text(dump_yaml(config), encoding="utf-8")
     except OSError as exc:
         raise StoreError(f"cannot write {run_dir / CONFIG_FILE}: {exc.strerror}. "
                          "Check that the directory is writable and the disk is not full.") from exc
@@ -110,28 +100,31 @@ def _write_config_file(run_dir: Path, resolved: dict[str, Any]) -> None:
 class Engine:
     """One run, bound to its run directory. Create with ``Engine.start`` or ``Engine.resume``."""
 
-    def __init__(self, run_dir: Path, resolved: dict[str, Any], pm: PluginManager, store: RunStore,
+    def __init__(self, run_dir: Path, config: RunConfig, pm: PluginManager, store: RunStore,
                  components: tuple[Domain, Mutator, QDAlgorithm] | None = None) -> None:
         self.run_dir = Path(run_dir)
-        self.config = resolved
+        self.config = config
         self.pm = pm
         self.store = store
-        self.domain, self.mutator, self.qd = components or build_components(resolved, pm)
+        self.domain, self.mutator, self.qd = components or build_components(config, pm)
         self.counts: dict[str, int] = store.outcome_counts()
         self._before_last: QDAlgorithm | None = None  # the archive before the last committed batch
         self._rebuild_archive()
 
     # -- construction -----------------------------------------------------------
     @classmethod
-    def start(cls, run_dir: str | Path, resolved: dict[str, Any], pm: PluginManager) -> "Engine":
+    def start(cls, run_dir: str | Path, config: RunConfig | dict[str, Any], pm: PluginManager) -> "Engine":
+        """A new run in ``run_dir``; ``config`` is a ``RunConfig`` (``elmcore.config.build_config``)
+        or plain data, which is validated first."""
         run_dir = Path(run_dir)
-        components = build_components(resolved, pm)  # a bad component fails before anything is created
+        config = resolve(config, pm)
+        components = build_components(config, pm)  # a bad component fails before anything is created
         _prepare(components[1])
         store = RunStore.create(run_dir, meta={
-            "config": resolved, "plugins": pm.versions(),
+            "config": config.as_dict(), "plugins": pm.versions(),
             "environment": {"python": sys.version.split()[0], "platform": platform.platform(), "created": time.time()}})
-        _write_config_file(run_dir, resolved)
-        return cls(run_dir, resolved, pm, store, components)
+        _write_config_file(run_dir, config)
+        return cls(run_dir, config, pm, store, components)
 
     @classmethod
     def resume(cls, run_dir: str | Path, pm: PluginManager, evals: int | None = None,
@@ -141,16 +134,15 @@ class Engine:
         if not stored:
             raise RunError(f"{run_dir} holds no run config; it was not created by `elm run`")
         try:
-            resolved = resolve(stored, pm)  # the installed plugins must still accept the run's config
+            config = resolve(stored, pm)  # the installed plugins must still accept the run's config
         except ConfigError as exc:
             raise refused_config(run_dir, exc) from exc
-        if evals is not None:
-            resolved["run"]["evals"] = evals
-        if workers is not None:
-            resolved["run"]["workers"] = workers
-        store.set_meta("config", resolved)
-        _write_config_file(Path(run_dir), resolved)
-        engine = cls(Path(run_dir), resolved, pm, store)
+        changes = {k: v for k, v in (("evals", evals), ("workers", workers)) if v is not None}
+        if changes:
+            config = config.with_run(**changes)
+        store.set_meta("config", config.as_dict())
+        _write_config_file(Path(run_dir), config)
+        engine = cls(Path(run_dir), config, pm, store)
         _prepare(engine.mutator)
         return engine
 
@@ -159,7 +151,7 @@ class Engine:
         archive decisions match what was recorded when the batch was first inserted."""
         last = self.store.next_batch() - 1
         for batch, group in self.store.valid_by_batch():
-            if batch == last and self.config["run"].get("overlap"):
+            if batch == last and self.config.run.overlap:
                 self._before_last = copy.deepcopy(self.qd)  # batch last+1 was chosen from this state
             results = self.qd.insert([c.id for c in group], [c.program for c in group], [c.fitness for c in group],
                                      [c.descriptors for c in group])
@@ -174,11 +166,10 @@ class Engine:
     # -- the loop -----------------------------------------------------------------
     @property
     def budget(self) -> int:
-        return int(self.config["run"]["evals"])
+        return self.config.run.evals
 
     def run(self, on_progress: Callable[[Progress], None] | None = None) -> ArchiveStats:
-        run_cfg = self.config["run"]
-        seed, batch_size, overlap = int(run_cfg["seed"]), int(run_cfg["batch_size"]), bool(run_cfg.get("overlap"))
+        seed, batch_size, overlap = self.config.run.seed, self.config.run.batch_size, self.config.run.overlap
         started = time.perf_counter()
         new_evals = 0
         done = self.store.count()
@@ -189,7 +180,7 @@ class Engine:
         def rng(k: int) -> np.random.Generator:
             return np.random.default_rng([seed, k])
 
-        staged: tuple[list[Child], float] | None = None
+        staged: tuple[list[Child], float] | None = None  # children of the next batch, and their generation time
         if overlap and self._before_last is not None and (
                 self.mutator.invents or self._before_last.stats().filled > 0):
             # resuming: the uninterrupted run chose this batch's parents before the last batch was inserted
@@ -197,26 +188,34 @@ class Engine:
             staged = (self._children(batch, min(batch_size, self.budget - done), rng(batch), self._before_last),
                       time.perf_counter() - t0)
         self._before_last = None
-        pool = WorkerPool(type(self.domain), component_options(self.config, "domain"), workers=int(run_cfg["workers"]))
-        background = ThreadPoolExecutor(1, thread_name_prefix="elm-evaluate")
+        pool = WorkerPool(type(self.domain), self.config.domain.options, workers=self.config.run.workers)
+        # a batch in flight: its children, generation seconds, when it was submitted, and its job
+        current: tuple[list[Child], float, float, tuple[list[int], Job]] | None = None
         try:
             while done < self.budget:
-                n = min(batch_size, self.budget - done)
-                if staged is None:
-                    t0 = time.perf_counter()
-                    staged = (self._children(batch, n, rng(batch), self.qd), time.perf_counter() - t0)
-                children, generate_seconds = staged
-                staged = None
-                t1 = time.perf_counter()
-                evaluating = background.submit(self._evaluate, children, pool)
+                if current is None:
+                    if staged is None:
+                        t0 = time.perf_counter()
+                        staged = (self._children(batch, min(batch_size, self.budget - done), rng(batch), self.qd),
+                                  time.perf_counter() - t0)
+                    current = (*staged, time.perf_counter(), self._submit(staged[0], pool))
+                    staged = None
+                children, generate_seconds, submitted, job = current
                 after = done + len(children)
+                following = None
                 if overlap and after < self.budget and (self.mutator.invents or self.qd.stats().filled > 0):
-                    t0 = time.perf_counter()  # the next batch is generated while this one is evaluated
-                    staged = (self._children(batch + 1, min(batch_size, self.budget - after), rng(batch + 1),
-                                             self.qd), time.perf_counter() - t0)
-                evaluations = evaluating.result()
+                    # the next batch is generated while this one is evaluated, and queued behind it at
+                    # once, so the workers go on to it without waiting for this batch to be inserted
+                    t0 = time.perf_counter()
+                    next_children = self._children(batch + 1, min(batch_size, self.budget - after), rng(batch + 1),
+                                                   self.qd)
+                    following = (next_children, time.perf_counter() - t0, time.perf_counter(),
+                                 self._submit(next_children, pool))
+                runnable, evaluating = job
+                evaluations = dict(zip(runnable, evaluating.result()))
                 records = self._insert(batch, done, children, evaluations)
-                evaluate_seconds = time.perf_counter() - t1
+                evaluate_seconds = time.perf_counter() - submitted
+                current = following
                 stats = self.qd.stats()
                 committed = {"evals": done + len(records), "filled": stats.filled, "qd_score": stats.qd_score,
                              "max_fitness": stats.max_fitness}
@@ -237,7 +236,6 @@ class Engine:
                     on_progress(Progress(done, self.budget, batch - 1, time.perf_counter() - started, new_evals,
                                          stats, dict(self.counts)))
         finally:
-            background.shutdown(wait=True, cancel_futures=True)
             pool.close()
             self.mutator.close()
         return self.qd.stats()
@@ -275,9 +273,10 @@ class Engine:
         return children
 
     @staticmethod
-    def _evaluate(children: list[Child], pool: WorkerPool) -> dict[int, Evaluation]:
+    def _submit(children: list[Child], pool: WorkerPool) -> tuple[list[int], Job]:
+        """Queue the children that have a program; their indices and the pool's job."""
         runnable = [i for i, c in enumerate(children) if c.program is not None and c.outcome is None]
-        return dict(zip(runnable, pool.evaluate([children[i].program for i in runnable])))
+        return runnable, pool.submit([children[i].program for i in runnable])  # type: ignore[misc]
 
     def _insert(self, batch: int, first_id: int, children: list[Child],
                 evaluations: dict[int, Evaluation]) -> list[CandidateRecord]:

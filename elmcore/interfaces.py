@@ -38,6 +38,12 @@ class Component(ABC):
     name: ClassVar[str]
     description: ClassVar[str] = ""
     Config: ClassVar[type[PluginConfig]] = PluginConfig
+    default: ClassVar[bool] = False
+    """The component of its kind used when a config names none (one per kind)."""
+    cli_options: ClassVar[tuple[str, ...]] = ()
+    """Keys of ``Config`` offered as command-line options: ``("terrain",)`` gives ``elm run``
+    (``elm learn`` for a learner) an option ``--terrain`` for ``domain.terrain``, with the
+    field's description as its help."""
 
     def __init__(self, config: PluginConfig | None = None) -> None:
         self.config = config if config is not None else self.Config()

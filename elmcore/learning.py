@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from elmcore.config import ConfigError, component_options, dump_yaml, resolve_learning
+from elmcore.config import ConfigError, LearnConfig, dump_yaml, resolve_learning
 from elmcore.engine import CONFIG_FILE, RunError, refused_config
 from elmcore.interfaces import ConditionalLearner, Domain
 from elmcore.plugins import PluginManager
@@ -79,28 +79,20 @@ def condition_stats(conditions: Sequence[str], evaluations: Sequence[Evaluation]
 class Learning:
     """One learning run, bound to its run directory: ``Learning.start`` or ``Learning.resume``."""
 
-    def __init__(self, run_dir: Path, resolved: dict[str, Any], pm: PluginManager, store: RunStore | None) -> None:
+    def __init__(self, run_dir: Path, config: LearnConfig | dict[str, Any], pm: PluginManager,
+                 store: RunStore | None) -> None:
         self.run_dir = Path(run_dir)
-        self.config = resolved
+        self.config = config = resolve_learning(config, pm)
         self.pm = pm
         self.store = store
-        domain_cls = pm.get("domain", resolved["domain"]["name"])
-        try:
-            self.domain: Domain = domain_cls(domain_cls.Config(**component_options(resolved, "domain")))
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(f"domain {resolved['domain']['name']!r}: {exc}") from exc
-        self.conditions = list(resolved["learn"]["conditions"])
+        self.domain: Domain = config.domain.build()
+        self.conditions = list(config.learn.conditions)
         known = self.domain.conditions()
         unknown = [c for c in self.conditions if c not in known]
         if unknown:
             raise ConfigError(f"learn.conditions: {unknown[0]!r} is not a condition of domain {self.domain.name!r}"
                               + (f"; it has {', '.join(known)}" if known else "; it has none"))
-        learner_cls = pm.get("learner", resolved["learner"]["name"])
-        try:
-            self.learner: ConditionalLearner = learner_cls(
-                learner_cls.Config(**component_options(resolved, "learner")), self.domain, self.conditions)
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(f"learner {resolved['learner']['name']!r}: {exc}") from exc
+        self.learner: ConditionalLearner = config.learner.build(self.domain, self.conditions)
 
     def _prepare(self) -> None:
         try:
@@ -110,12 +102,12 @@ class Learning:
 
     # -- construction -----------------------------------------------------------
     @classmethod
-    def start(cls, run_dir: str | Path, resolved: dict[str, Any], pm: PluginManager) -> "Learning":
+    def start(cls, run_dir: str | Path, config: LearnConfig | dict[str, Any], pm: PluginManager) -> "Learning":
         run_dir = Path(run_dir)
-        learning = cls(run_dir, resolved, pm, None)  # a bad component fails before anything is created
+        learning = cls(run_dir, config, pm, None)  # a bad component fails before anything is created
         learning._prepare()
         learning.store = RunStore.create(run_dir, meta={
-            "config": resolved, "plugins": pm.versions(),
+            "config": learning.config.as_dict(), "plugins": pm.versions(),
             "environment": {"python": sys.version.split()[0], "platform": platform.platform(), "created": time.time()}})
         learning._write_config_file()
         return learning
@@ -126,15 +118,14 @@ class Learning:
         store = RunStore.open(Path(run_dir))
         stored = store.get_meta("config", kind=dict)
         try:
-            resolved = resolve_learning(stored or {}, pm)
+            config = resolve_learning(stored or {}, pm)
         except ConfigError as exc:
             raise refused_config(run_dir, exc) from exc
-        if iterations is not None:
-            resolved["learn"]["iterations"] = iterations
-        if workers is not None:
-            resolved["learn"]["workers"] = workers
-        store.set_meta("config", resolved)
-        learning = cls(Path(run_dir), resolved, pm, store)
+        changes = {k: v for k, v in (("iterations", iterations), ("workers", workers)) if v is not None}
+        if changes:
+            config = config.with_learn(**changes)
+        store.set_meta("config", config.as_dict())
+        learning = cls(Path(run_dir), config, pm, store)
         learning._write_config_file()
         learning._prepare()
         learning._restore()
@@ -150,11 +141,11 @@ class Learning:
             store.close()
             raise RunError(f"{run_dir} is not a learning run; make one with `elm learn`")
         try:
-            resolved = resolve_learning(stored, pm)  # type: ignore[arg-type]
+            config = resolve_learning(stored, pm)  # type: ignore[arg-type]
         except ConfigError as exc:
             store.close()
             raise refused_config(run_dir, exc) from exc
-        learning = cls(Path(run_dir), resolved, pm, store)
+        learning = cls(Path(run_dir), config, pm, store)
         learning._prepare()
         last = store.next_batch() - 1
         if last >= 0:
@@ -200,12 +191,12 @@ class Learning:
     # -- the loop -----------------------------------------------------------------
     @property
     def iterations(self) -> int:
-        return int(self.config["learn"]["iterations"])
+        return self.config.learn.iterations
 
     def run(self, on_progress: Callable[[LearnProgress], None] | None = None) -> dict[str, Any]:
         assert self.store is not None
-        learn = self.config["learn"]
-        seed, samples, workers = int(learn["seed"]), int(learn["samples"]), int(learn["workers"])
+        learn = self.config.learn
+        seed, samples, workers = learn.seed, learn.samples, learn.workers
         started = time.perf_counter()
         iteration = self.store.next_batch()
         stats: dict[str, Any] = self.store.last_stats() or {}
@@ -251,10 +242,14 @@ class Learning:
 
     def pools(self, workers: int) -> dict[str, WorkerPool]:
         """A worker pool per condition, each evaluating under its condition."""
-        base = component_options(self.config, "domain")
-        domain_cls = type(self.domain)
-        return {c: WorkerPool(domain_cls, {**base, **self.domain.condition_options(c)}, workers=workers)
-                for c in sorted(set(self.conditions))}
+        domain = self.config.domain
+        configs = {}
+        for c in sorted(set(self.conditions)):
+            try:
+                configs[c] = domain.cls.Config.model_validate({**domain.values(), **self.domain.condition_options(c)})
+            except ValueError as exc:
+                raise ConfigError(f"domain {domain.name!r} under condition {c!r}: {exc}") from exc
+        return {c: WorkerPool(domain.cls, options, workers=workers) for c, options in configs.items()}
 
     @staticmethod
     def evaluate(children: Sequence[Child], conditions: Sequence[str],

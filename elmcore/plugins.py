@@ -225,6 +225,11 @@ class PluginManager:
     def get(self, kind: str, name: str) -> Any:
         return self.registration(kind, name).obj
 
+    def defaults(self, kind: str) -> list[str]:
+        """Names of the components of ``kind`` registered with ``default = True``."""
+        self.load()
+        return sorted(n for n, reg in self._registry[kind].items() if getattr(reg.obj, "default", False) is True)
+
     def versions(self) -> dict[str, dict[str, Any]]:
         """What a run records about the plugins it used."""
         return {p.name: {"distribution": p.distribution, "version": p.version, "module": p.module,

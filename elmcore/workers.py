@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import threading
 import time
 import warnings
 from collections import deque
@@ -20,6 +21,8 @@ from contextlib import contextmanager
 from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any
+
+from pydantic import BaseModel
 
 from elmcore.interfaces import Domain
 from elmcore.sandbox import (SINGLE_THREADED, Confinement, confinement, isolate_worker, prepare,
@@ -76,15 +79,18 @@ def _worker_environment() -> Iterator[None]:
             os.environ.pop(key, None)
 
 
-def _worker_main(conn: Connection, domain_cls: type[Domain], domain_config: dict[str, Any]) -> None:
+def _worker_main(conn: Connection, domain_cls: type[Domain], domain_config: BaseModel | dict[str, Any]) -> None:
     die_with_parent()  # killed when the engine dies (e.g. SIGKILL), so no worker is left behind
     isolate_worker()  # first: before anything starts a thread
     hide_from_same_user()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the engine's to handle
     try:
-        # context worker: the engine has checked the config; a worker sees a narrower file system
-        # (a private /tmp), so validators skip their checks of the engine's files
-        domain = domain_cls(domain_cls.Config.model_validate(domain_config, context={'worker': True}))
+        # a validated config arrives as it is (pickled); plain data is validated with the context
+        # worker: a worker sees a narrower file system (a private /tmp), so validators skip their
+        # checks of the engine's files
+        if not isinstance(domain_config, BaseModel):
+            domain_config = domain_cls.Config.model_validate(domain_config, context={"worker": True})
+        domain = domain_cls(domain_config)
         prepare(domain.sandbox_spec())
         start_forker()  # the first process of the worker's PID namespace: it forks the programs
     except Exception as exc:  # tell the engine why, instead of dying silently
@@ -111,7 +117,7 @@ class WorkerCrashed(RuntimeError):
 
 
 class _Worker:
-    def __init__(self, ctx: Any, domain_cls: type[Domain], domain_config: dict[str, Any]) -> None:
+    def __init__(self, ctx: Any, domain_cls: type[Domain], domain_config: BaseModel | dict[str, Any]) -> None:
         self.domain_name = getattr(domain_cls, "name", domain_cls.__name__)
         self.conn, child_conn = ctx.Pipe()
         self.process = ctx.Process(target=_worker_main, args=(child_conn, domain_cls, domain_config),
@@ -120,6 +126,7 @@ class _Worker:
             self.process.start()
         child_conn.close()
         self.task: tuple[int, list[int], list[str]] | None = None
+        self.job: Job | None = None
         self.tasks_done = 0
         self.confinement: Confinement | None = None
         self.rss_at_start = 0
@@ -150,29 +157,78 @@ class _Worker:
         self.conn.close()
 
 
+class Job:
+    """Programs handed to a ``WorkerPool`` together; ``result()`` waits for their evaluations,
+    in the order given."""
+
+    def __init__(self, programs: Sequence[str]) -> None:
+        self.programs = list(programs)
+        self.results: list[Evaluation | None] = [None] * len(self.programs)
+        self.left = len(self.programs)
+        self.error: BaseException | None = None
+        self._done = threading.Event()
+        if not self.programs:
+            self._done.set()
+
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def result(self, timeout: float | None = None) -> list[Evaluation]:
+        if not self._done.wait(timeout):
+            raise TimeoutError(f"{self.left} of {len(self.programs)} programs are still being evaluated")
+        if self.error is not None:
+            raise self.error
+        return [r for r in self.results if r is not None]
+
+    def _fill(self, index: int, evaluation: Evaluation) -> None:
+        if self.results[index] is None:
+            self.left -= 1
+        self.results[index] = evaluation
+        if self.left == 0:
+            self._done.set()
+
+    def _fail(self, error: BaseException) -> None:
+        if not self._done.is_set():
+            self.error = error
+            self._done.set()
+
+
 class WorkerPool:
     """N evaluation workers, each holding a domain instance, fed chunks of programs.
 
-    Chunks are handed out as workers become free. If a worker dies mid-chunk, the chunk's
-    programs are retried one at a time in a fresh worker, so one program that crashes
-    trusted code is isolated and recorded as NOT_RUNNABLE while the others are evaluated.
-    Workers are replaced after ``max_tasks`` chunks, or as soon as their resident memory
-    has grown by more than ``max_rss_growth_mb`` since they started, to bound memory.
+    ``submit`` queues a job's programs in chunks and returns at once; a dispatcher thread
+    hands chunks to workers as they become free, whichever job they belong to, so the next
+    batch's programs keep the workers busy while the last chunks of a batch finish (no
+    barrier between batches). ``evaluate`` is ``submit(...).result()``.
+
+    If a worker dies mid-chunk, the chunk's programs are retried one at a time in a fresh
+    worker, so one program that crashes trusted code is isolated and recorded as
+    NOT_RUNNABLE while the others are evaluated. Workers are replaced after ``max_tasks``
+    chunks, or as soon as their resident memory has grown by more than ``max_rss_growth_mb``
+    since they started, to bound memory.
     """
 
-    def __init__(self, domain_cls: type[Domain], domain_config: dict[str, Any], workers: int = 1,
+    def __init__(self, domain_cls: type[Domain], domain_config: BaseModel | dict[str, Any], workers: int = 1,
                  max_tasks: int = 500, max_rss_growth_mb: float = 256.0) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         hide_from_same_user()  # without root, programs run as this user
         self._ctx = mp.get_context("spawn")
         self._domain_cls = domain_cls
-        self._domain_config = dict(domain_config)
+        # the domain's validated Config (sent to each worker as it is), or plain data to validate there
+        self._domain_config = domain_config if isinstance(domain_config, BaseModel) else dict(domain_config)
         self._max_tasks = max_tasks
         self._max_rss_growth = max_rss_growth_mb * 1024 * 1024
-        self._workers = [self._spawn() for _ in range(workers)]
-        for worker in self._workers:
-            worker.wait_ready()
+        self._workers: list[_Worker] = []
+        try:
+            for _ in range(workers):
+                self._workers.append(self._spawn())
+            for worker in self._workers:
+                worker.wait_ready()
+        except BaseException:
+            for worker in self._workers:
+                worker.stop()
+            raise
         self._task_ids = 0
         self.crashes = 0
         self.recycled = 0
@@ -182,6 +238,14 @@ class WorkerPool:
             warnings.warn(f"the sandbox is weaker on this machine: programs can {'; '.join(weak)}. "
                           "See docs/sandbox.md (run as root, or allow user namespaces)", RuntimeWarning,
                           stacklevel=2)
+        self._queue: deque[tuple[Job, list[int], bool]] = deque()
+        self._jobs: set[Job] = set()
+        self._lock = threading.Lock()
+        self._closing = False
+        self._broken: BaseException | None = None
+        self._wake_r, self._wake_w = os.pipe()
+        self._dispatcher = threading.Thread(target=self._dispatch, name="elm-dispatch", daemon=True)
+        self._dispatcher.start()
 
     @property
     def size(self) -> int:
@@ -200,58 +264,121 @@ class WorkerPool:
         self._workers[self._workers.index(worker)] = fresh
         return fresh
 
+    # -- jobs ------------------------------------------------------------------------
+    def submit(self, programs: Sequence[str]) -> Job:
+        """Queue ``programs`` for evaluation behind what is already queued; returns at once."""
+        job = Job(programs)
+        if not job.programs:
+            return job
+        n = len(job.programs)
+        chunk = max(1, min(16, -(-n // (max(1, len(self._workers)) * 4))))
+        with self._lock:
+            if self._broken is not None or self._closing:
+                job._fail(self._broken or WorkerCrashed("the worker pool is closed"))
+                return job
+            self._jobs.add(job)
+            self._queue.extend((job, list(range(i, min(i + chunk, n))), False) for i in range(0, n, chunk))
+        self._wake()
+        return job
+
     def evaluate(self, programs: Sequence[str]) -> list[Evaluation]:
-        results: list[Evaluation | None] = [None] * len(programs)
-        if not programs:
-            return []
-        chunk = max(1, min(16, -(-len(programs) // (len(self._workers) * 4))))
-        queue: deque[tuple[list[int], bool]] = deque(
-            (list(range(i, min(i + chunk, len(programs)))), False) for i in range(0, len(programs), chunk))
-        busy: dict[Connection, _Worker] = {}
-        while queue or busy:
-            for worker in list(self._workers):
-                if not queue:
-                    break
-                if worker.task is None:
-                    indices, retry = queue.popleft()
-                    self._task_ids += 1
-                    worker.task = (self._task_ids, indices, ["retry"] if retry else [])
-                    try:
-                        worker.conn.send((self._task_ids, [programs[i] for i in indices]))
-                    except (OSError, BrokenPipeError):
-                        pass  # noticed as EOF below
-                    busy[worker.conn] = worker
-            for conn in wait(list(busy)):
-                worker = busy.pop(conn)  # type: ignore[index]
-                assert worker.task is not None
-                task_id, indices, flags = worker.task
-                worker.task = None
-                try:
-                    got_id, evaluations, worker.rss = conn.recv()  # type: ignore[union-attr]
-                except (EOFError, OSError):
-                    self.crashes += 1
-                    worker.process.join(timeout=5)  # its exit code is known once it is reaped
-                    code = worker.process.exitcode
-                    self._replace(worker)
-                    if flags or len(indices) == 1:
-                        for i in indices:
-                            results[i] = Evaluation.failed(
-                                Outcome.NOT_RUNNABLE, f"evaluation worker crashed on this program (exit code {code})")
+        """Evaluate ``programs`` (in the order given) and wait for the results."""
+        return self.submit(programs).result()
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:
+            pass
+
+    def _dispatch(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    if self._closing:
+                        return
+                    for worker in self._workers:
+                        if not self._queue:
+                            break
+                        if worker.task is None:
+                            self._send(worker, *self._queue.popleft())
+                busy = {w.conn: w for w in self._workers if w.task is not None}
+                for ready in wait([*busy, self._wake_r]):
+                    if ready == self._wake_r:
+                        os.read(self._wake_r, 4096)
                     else:
-                        queue.extendleft(([i], True) for i in reversed(indices))
-                    continue
-                for i, evaluation in zip(indices, evaluations):
-                    results[i] = evaluation
-                worker.tasks_done += 1
-                if worker.tasks_done >= self._max_tasks or worker.rss - worker.rss_at_start > self._max_rss_growth:
-                    self.recycled += 1
-                    self._replace(worker)
-        return [r for r in results if r is not None]
+                        self._receive(busy[ready])  # type: ignore[index]
+        except BaseException as exc:  # a replacement worker that cannot start: every job learns why
+            with self._lock:
+                self._broken = exc if isinstance(exc, WorkerCrashed) else WorkerCrashed(
+                    f"the evaluation dispatcher failed: {type(exc).__name__}: {exc}")
+                for job in list(self._jobs):
+                    job._fail(self._broken)
+                self._jobs.clear()
+                self._queue.clear()
+
+    def _send(self, worker: _Worker, job: Job, indices: list[int], retry: bool) -> None:
+        self._task_ids += 1
+        worker.task = (self._task_ids, indices, ["retry"] if retry else [])
+        worker.job = job
+        try:
+            worker.conn.send((self._task_ids, [job.programs[i] for i in indices]))
+        except (OSError, BrokenPipeError):
+            pass  # noticed as EOF when it is received
+
+    def _receive(self, worker: _Worker) -> None:
+        assert worker.task is not None and worker.job is not None
+        _, indices, flags = worker.task
+        job = worker.job
+        worker.task, worker.job = None, None
+        try:
+            _, evaluations, worker.rss = worker.conn.recv()
+        except (EOFError, OSError):
+            self.crashes += 1
+            worker.process.join(timeout=5)  # its exit code is known once it is reaped
+            code = worker.process.exitcode
+            self._replace(worker)
+            if flags or len(indices) == 1:
+                for i in indices:
+                    self._finish(job, i, Evaluation.failed(
+                        Outcome.NOT_RUNNABLE, f"evaluation worker crashed on this program (exit code {code})"))
+            else:
+                with self._lock:
+                    self._queue.extendleft((job, [i], True) for i in reversed(indices))
+            return
+        for i, evaluation in zip(indices, evaluations):
+            self._finish(job, i, evaluation)
+        worker.tasks_done += 1
+        if worker.tasks_done >= self._max_tasks or worker.rss - worker.rss_at_start > self._max_rss_growth:
+            self.recycled += 1
+            self._replace(worker)
+
+    def _finish(self, job: Job, index: int, evaluation: Evaluation) -> None:
+        with self._lock:
+            job._fill(index, evaluation)
+            if job.done():
+                self._jobs.discard(job)
 
     def close(self) -> None:
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+            for job in list(self._jobs):
+                job._fail(WorkerCrashed("the worker pool was closed before these programs were evaluated"))
+            self._jobs.clear()
+            self._queue.clear()
+        self._wake()
+        if self._dispatcher is not threading.current_thread():
+            self._dispatcher.join(timeout=30)
         for worker in self._workers:
             worker.stop()
         self._workers = []
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     def __enter__(self) -> "WorkerPool":
         return self

@@ -34,6 +34,7 @@ class UnitTestDomain(Domain):
     task: ClassVar[Task]
     harness: ClassVar[str]
     config: BuggySeedConfig
+    cli_options = ("seed_program",)
 
     def seed_programs(self) -> list[str]:
         return [load_seed(self.config.seed_dir, self.config.seed_name(), self.task.function_name)]
@@ -84,6 +85,7 @@ class UnitTestDomain(Domain):
 class ParityDomain(UnitTestDomain):
     name = "parity"
     description = "4-Parity: fix a buggy parity(b1, b2, b3, b4) so it returns the parity of four bits"
+    default = True
     Config = ParityConfig
     task = PARITY
     harness = "elm_parity.harness:run_parity"

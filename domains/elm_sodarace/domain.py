@@ -35,6 +35,7 @@ class SodaraceDomain(Domain):
     description = "Sodarace: programs build walkers of joints and oscillating muscles; fitness is distance walked"
     Config = SodaraceConfig
     config: SodaraceConfig
+    cli_options = ("seed_program", "terrain")
 
     def __init__(self, config: SodaraceConfig | None = None) -> None:
         super().__init__(config)

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import numpy as np
 import typer
 
-from elmcore.config import ConfigError, build_config, component_options
+from elmcore.config import ConfigError, build_config
 from elmcore.plugins import PluginError, get_plugin_manager
 from elmcore.workers import WorkerCrashed, WorkerPool
 from elm_compare.counting import CompareError, VerdictCache, count_successes
@@ -103,16 +103,14 @@ def solve_rate_command(
     try:
         resolved = build_config(pm, shortcuts={"domain.name": domain, "mutator.name": mutator},
                                 overrides=list(set_ or []))
-        domain_cls, mutator_cls = pm.get("domain", domain), pm.get("mutator", mutator)
+        domain_cls = pm.get("domain", domain)
     except (ConfigError, PluginError) as exc:
         _fail(str(exc))
-    options = component_options(resolved, "domain")
-    the_domain = domain_cls(domain_cls.Config(**options))
-    the_mutator = mutator_cls(mutator_cls.Config(**component_options(resolved, "mutator")),
-                              context=the_domain.mutation_context())
+    the_domain = resolved.domain.build()
+    the_mutator = resolved.mutator.build(context=the_domain.mutation_context())
     try:
         the_mutator.prepare()
-        with WorkerPool(domain_cls, options, workers=workers) as pool:
+        with WorkerPool(domain_cls, resolved.domain.options, workers=workers) as pool:
             result = count_successes(the_mutator, the_domain.seed_programs()[0], trials,
                                      np.random.default_rng(seed), VerdictCache(the_domain, pool.evaluate))
     except ValueError as exc:  # prepare(): the plugin's one-line message
@@ -122,7 +120,7 @@ def solve_rate_command(
     finally:
         the_mutator.close()
     low, high = result.interval()
-    shown = {k: v for k, v in options.items() if v is not None}
+    shown = {k: v for k, v in resolved.domain.values().items() if v is not None}
     typer.echo(f"domain {domain} {shown} | mutator {mutator} | seed {seed}")
     typer.echo(f"solved {result.successes} of {result.trials} = {100 * result.rate:.3f} % "
                f"(95 % interval {100 * low:.3f}-{100 * high:.3f} %)"

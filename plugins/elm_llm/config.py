@@ -15,11 +15,13 @@ DEFAULT_PROMPT_MODEL = "Salesforce/codegen-350M-mono"
 DEFAULT_EDIT_MODEL = "Qwen/Qwen2.5-Coder-1.5B-Instruct"
 
 
+MODEL_HELP = "shipped model name, hub id, local directory, or the server's model name"
+
+
 class LLMConfig(PluginConfig):
     """Keys shared by every LLM mutator."""
 
-    model: str = Field(DEFAULT_DIFF_MODEL, description="shipped model name, hub id, local directory, or the "
-                                                       "server's model name")
+    model: str = Field(DEFAULT_DIFF_MODEL, description=MODEL_HELP)
     backend: Literal["hf", "openai"] | None = Field(
         None, description="'hf' (transformers in this process) or 'openai' (an OpenAI-compatible server); "
                           "default: openai when base_url is set, else hf")
@@ -53,11 +55,11 @@ class LLMConfig(PluginConfig):
 
 
 class DiffConfig(LLMConfig):
-    model: str = DEFAULT_DIFF_MODEL
+    model: str = Field(DEFAULT_DIFF_MODEL, description=MODEL_HELP)
 
 
 class PromptConfig(LLMConfig):
-    model: str = DEFAULT_PROMPT_MODEL
+    model: str = Field(DEFAULT_PROMPT_MODEL, description=MODEL_HELP)
     max_new_tokens: int = Field(256, ge=1, le=32768)
     template: str = Field("auto", description="'auto', 'bugfix', 'generic', or a template with {program}, "
                                               "{message}, {function_name}, {file_name}")
@@ -71,7 +73,7 @@ class PromptConfig(LLMConfig):
 
 
 class EditConfig(LLMConfig):
-    model: str = DEFAULT_EDIT_MODEL
+    model: str = Field(DEFAULT_EDIT_MODEL, description=MODEL_HELP)
     max_new_tokens: int = Field(1024, ge=1, le=32768)
     instruction_source: Literal["auto", "instruction", "message"] = Field(
         "auto", description="auto: the domain's instruction if it has one, else the sampled commit message")

@@ -70,6 +70,7 @@ class LLMMutator(Mutator):
     Config = LLMConfig
     stops: tuple[str, ...] = ()
     uses_chat = False
+    cli_options = ("model", "base_url")
 
     def __init__(self, config: PluginConfig | None = None, context: MutationContext | None = None) -> None:
         super().__init__(config, context)

@@ -30,6 +30,7 @@ class MapElites(NicheArchive):
     """MAP-Elites with a grid archive over any number of behaviour dimensions."""
 
     name = "map-elites"
+    default = True
     description = "MAP-Elites: one elite per cell of a regular grid over the behaviour space"
     Config = GridConfig
     config: GridConfig

@@ -42,7 +42,7 @@ def summarise(evaluations: Sequence[Evaluation], extra: str | None = None) -> di
 
 def run_labels(runs: Sequence[Learning]) -> list[str]:
     """``stage3-<ten>`` per run, or ``stage3-<run directory>`` where two runs share a TEN."""
-    tens = [str(run.config.get("learner", {}).get("ten", "learnt")) for run in runs]
+    tens = [str(run.config.learner.values().get("ten", "learnt")) for run in runs]
     if len(set(tens)) == len(tens):
         return [f"stage3-{ten}" for ten in tens]
     names = [run.run_dir.name for run in runs]
@@ -66,14 +66,14 @@ def evaluate_learner(run_dirs: Path | Sequence[Path], pm: PluginManager, n: int,
             trained.append(Learning.load(run_dir, pm))
         first = trained[0]
         chosen = list(conditions or first.conditions)
-        model = first.config["learner"].get("model")
+        model = first.config.learner.values().get("model")
         for run in trained:
             unknown = [c for c in chosen if c not in run.conditions]
             if unknown:
                 raise ValueError(f"--terrains: the run {run.run_dir} learnt for {', '.join(run.conditions)}, "
                                  f"not {unknown[0]!r}")
-            if run.config["learner"].get("model") != model:
-                raise ValueError(f"{run.run_dir} started from the model {run.config['learner'].get('model')}, "
+            if run.config.learner.values().get("model") != model:
+                raise ValueError(f"{run.run_dir} started from the model {run.config.learner.values().get('model')}, "
                                  f"{first.run_dir} from {model}: compare runs of one Stage-2 model")
         labels = run_labels(trained)
         start = Learning(first.run_dir, first.config, pm, None)  # a fresh learner: the model it started from

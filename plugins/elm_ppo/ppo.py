@@ -142,6 +142,8 @@ class PPOLearner(ConditionalLearner):
     description = "PPO over a Stage-2 language model with a terrain embedding network (discrete or vision)"
     Config = PPOConfig
     config: PPOConfig
+    default = True
+    cli_options = ("model", "ten")
 
     def __init__(self, config: PPOConfig | None, domain: Domain, conditions: Sequence[str]) -> None:
         super().__init__(config, domain, conditions)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from elmcore import Outcome
-from elmcore.config import component_options
+from elmcore.config import RunConfig
 from elm_train.dataset_dir import MANIFEST, DatasetError, load_split, read_manifest
 
 
@@ -57,21 +57,21 @@ def _dataset_tasks(path: Path, count: int) -> list[Task]:
             for r in rows[:count]]
 
 
-def _seed_task(name: str, resolved: dict[str, Any], pm: Any) -> Task:
-    domain_section = resolved["domain"]
-    if "seed_program" not in domain_section:
-        raise CompletionError(f"--complete {name}: not a file or directory, and domain {domain_section['name']!r} "
+def _seed_task(name: str, resolved: RunConfig, pm: Any) -> Task:
+    section = resolved.domain
+    if "seed_program" not in section.values():
+        raise CompletionError(f"--complete {name}: not a file or directory, and domain {section.name!r} "
                               "has no named seed programs")
-    cls = pm.get("domain", domain_section["name"])
+    cls = section.cls
     try:
-        domain = cls(cls.Config(**{**component_options(resolved, "domain"), "seed_program": name}))
+        domain = cls(cls.Config(**{**section.values(), "seed_program": name}))
     except ValueError as exc:
         first = str(exc).strip().splitlines()[-1]
         raise CompletionError(f"--complete {name}: not a file, a directory or a seed program ({first})") from None
     return Task(name, domain.seed_programs()[0], f"seed {name}")
 
 
-def completion_tasks(specs: list[str], resolved: dict[str, Any], pm: Any, per_dataset: int) -> list[Task]:
+def completion_tasks(specs: list[str], resolved: RunConfig, pm: Any, per_dataset: int) -> list[Task]:
     """The programs to complete, in the order given."""
     found: list[Task] = []
     for spec in specs:
@@ -96,25 +96,23 @@ def completion_tasks(specs: list[str], resolved: dict[str, Any], pm: Any, per_da
     return found
 
 
-def run_completions(resolved: dict[str, Any], pm: Any, specs: list[str], n: int, per_dataset: int,
+def run_completions(resolved: RunConfig, pm: Any, specs: list[str], n: int, per_dataset: int,
                     quiet: bool = False) -> list[dict[str, Any]]:
     """One row per program: its fitness, the best of ``n`` completions of its first half,
     and how many completions parsed, ran and were valid."""
     from elmcore.workers import WorkerPool
 
     tasks = completion_tasks(specs, resolved, pm, per_dataset)
-    mutator_cls = pm.get("mutator", resolved["mutator"]["name"])
-    mutator = mutator_cls(mutator_cls.Config(**component_options(resolved, "mutator")))
+    mutator = resolved.mutator.build()
     mutator.prepare()  # a model that cannot be loaded fails here, before any evaluation
-    domain_cls = pm.get("domain", resolved["domain"]["name"])
-    pool = WorkerPool(domain_cls, component_options(resolved, "domain"), workers=int(resolved["run"]["workers"]))
+    pool = WorkerPool(resolved.domain.cls, resolved.domain.options, workers=resolved.run.workers)
     rows: list[dict[str, Any]] = []
     try:
         originals = pool.evaluate([t.program for t in tasks])
         for index, (task, original) in enumerate(zip(tasks, originals)):
             prefix = first_half(task.program)
             mutator.config = mutator.config.model_copy(update={"prefix": prefix})
-            children = mutator.invent(n, np.random.default_rng([int(resolved["run"]["seed"]), index]))
+            children = mutator.invent(n, np.random.default_rng([resolved.run.seed, index]))
             programs = [c.program for c in children if c.program is not None]
             evaluations = pool.evaluate(programs)
             valid = [e.fitness for e in evaluations if e.outcome is Outcome.VALID and e.fitness is not None]

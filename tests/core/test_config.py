@@ -13,7 +13,7 @@ def pm():
 
 
 def test_defaults_are_filled_in(pm):
-    resolved = build_config(pm, shortcuts={"domain.name": "number", "mutator.name": "shift"})
+    resolved = build_config(pm, shortcuts={"domain.name": "number", "mutator.name": "shift"}).as_dict()
     assert resolved["run"] == {"evals": 10000, "batch_size": 64, "workers": 1, "seed": 0, "overlap": True}
     assert resolved["domain"] == {"name": "number", "start": 0.0, "timeout_s": 2.0}
     assert resolved["mutator"] == {"name": "shift", "step": 3}
@@ -23,7 +23,7 @@ def test_defaults_are_filled_in(pm):
 def test_yaml_file_and_overrides(pm, tmp_path):
     path = tmp_path / "run.yaml"
     path.write_text("run: {evals: 50, seed: 3}\ndomain: {name: number, start: 2}\nmutator: shift\n")
-    resolved = build_config(pm, path, {"run.evals": 80}, ["mutator.step=5", "qd.bins=7"])
+    resolved = build_config(pm, path, {"run.evals": 80}, ["mutator.step=5", "qd.bins=7"]).as_dict()
     assert resolved["run"]["evals"] == 80 and resolved["run"]["seed"] == 3
     assert resolved["domain"]["start"] == 2.0 and resolved["mutator"]["step"] == 5
     assert resolved["qd"]["bins"] == 7
@@ -32,7 +32,7 @@ def test_yaml_file_and_overrides(pm, tmp_path):
 def test_toml_file(pm, tmp_path):
     path = tmp_path / "run.toml"
     path.write_text('[run]\nevals = 12\n[domain]\nname = "number"\n[mutator]\nname = "shift"\n')
-    assert build_config(pm, path)["run"]["evals"] == 12
+    assert build_config(pm, path).run.evals == 12
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -64,5 +64,5 @@ def test_bad_file(pm, tmp_path):
 def test_switching_component_drops_the_files_options(pm, tmp_path):
     path = tmp_path / "run.yaml"
     path.write_text("domain: {name: parity, bugs: 2}\nmutator: shift\n")
-    resolved = build_config(pm, path, {"domain.name": "number"})
+    resolved = build_config(pm, path, {"domain.name": "number"}).as_dict()
     assert resolved["domain"]["name"] == "number" and "bugs" not in resolved["domain"]

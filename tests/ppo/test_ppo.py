@@ -129,7 +129,7 @@ def learn_config(pm: PluginManager, model: Path, **learner) -> dict:
         "learn": {"conditions": ["low", "high"], "iterations": 6, "samples": 48, "seed": 3},
         "domain": {"name": learner.pop("domain", "digit")},
         "learner": {"name": "ppo", "model": str(model), "lr": 5e-4, "ten_lr": 1e-2, "kl_coef": 0.0,
-                    "reward_scale": 9.0, "temperature": 1.0, "max_new_tokens": 16, **learner}}, pm)
+                    "reward_scale": 9.0, "temperature": 1.0, "max_new_tokens": 16, **learner}}, pm).as_dict()
 
 
 def digits(run_dir: Path, iteration: int) -> dict[str, float]:

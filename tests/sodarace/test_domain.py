@@ -37,7 +37,7 @@ def test_mutation_context_uses_the_paper_commit_messages():
 
 def test_run_config_accepts_terrain_and_physics_overrides():
     resolved = build_config(get_plugin_manager(), None, {"domain.name": "sodarace", "domain.terrain": "bumpy"},
-                            ["domain.physics.duration_s=4", "domain.terrain_options.amplitude=2"])
+                            ["domain.physics.duration_s=4", "domain.terrain_options.amplitude=2"]).as_dict()
     assert resolved["domain"]["terrain"] == "bumpy"
     assert resolved["domain"]["physics"]["duration_s"] == 4
     assert resolved["domain"]["terrain_options"] == {"amplitude": 2.0}

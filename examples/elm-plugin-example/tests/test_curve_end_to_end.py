@@ -70,3 +70,14 @@ def test_a_misspelt_option_is_a_one_line_error(tmp_path):
     assert done.stderr.strip() == ("elm: error: config key 'domain.targt' is not accepted. Did you mean 'target'? "
                                    "Accepted keys: target, seed_program, error_cap, tolerance, timeout_s")
     assert not (tmp_path / "r").exists()
+
+
+def test_the_domain_declares_its_own_options(tmp_path):
+    helped = elm("run", "--help", cwd=tmp_path)
+    assert "--target" in helped.stdout and "domain.target" in helped.stdout
+    run_dir = tmp_path / "r"
+    done = elm("run", "--domain", "curve", "--target", "cubic", "--seed-program", "poly", "--evals", "4",
+               "--batch-size", "2", "--out", str(run_dir), "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    config = json.loads(rows(run_dir, "SELECT value FROM meta WHERE key = 'config'")[0][0])
+    assert config["domain"]["target"] == "cubic" and config["domain"]["seed_program"] == "poly"

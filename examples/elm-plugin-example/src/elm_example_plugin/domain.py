@@ -43,6 +43,7 @@ class CurveDomain(Domain):
     description = f"Curve fitting: evolve f(x) to match a target curve on {SAMPLE_COUNT} points in [{X_LOW:g}, {X_HIGH:g}]"
     Config = CurveConfig
     config: CurveConfig
+    cli_options = ("seed_program", "target")  # `elm run --domain curve --target cubic`
 
     def seed_programs(self) -> list[str]:
         return [read_seed(self.config.seed_program)]
