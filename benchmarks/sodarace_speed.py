@@ -1,6 +1,9 @@
 """Sodarace evaluation speed, one core: evaluations/s per seed, split into running the
 program in the sandbox and the physics; and microseconds per physics step for the
-CPPN-Fixed walker (24 joints, 65 springs), with Box2D's own share of the step.
+CPPN-Fixed walker (24 joints, 65 springs), with Box2D's own share of the step; and, like
+for like on the same world and time step, elm's loop against a plain pybox2d loop (muscle
+lengths set through the ``length`` property with ``math.sin`` each step), at elm's solver
+iterations and at Box2D's customary 8/3.
 
     python benchmarks/sodarace_speed.py [--repeats 20] [--terrain flat]
 """
@@ -89,6 +92,48 @@ def step_breakdown(repeats: int) -> None:
     print(f"  set lengths  {statistics.median(setting):6.1f} us ({len(muscles)} muscles)")
 
 
+def plain_loop_us(walker, terrain, physics, velocity_iterations: int, position_iterations: int) -> float:
+    """Microseconds per step of a straightforward pybox2d loop on the world elm builds."""
+    import math
+
+    built = build_world(walker, terrain, physics)
+    active = np.flatnonzero(walker.active).tolist()
+    muscles = [(built.springs[k], float(walker.rest_length[k]), float(walker.amplitude[k]), float(walker.phase[k]))
+               for k in active]
+    omega = 2.0 * math.pi / physics.muscle_period_s
+    scale, dt, world = physics.scale, physics.time_step, built.world
+    started = time.perf_counter()
+    for step in range(1, physics.steps + 1):
+        t = step * dt
+        for joint, rest, amplitude, phase in muscles:
+            joint.length = scale * (rest + amplitude * math.sin(omega * t + phase))
+        world.Step(dt, velocity_iterations, position_iterations)
+    return (time.perf_counter() - started) / physics.steps * 1e6
+
+
+def like_for_like(repeats: int) -> None:
+    """elm's simulate against the plain loop, interleaved, on the same CPPN-Fixed world."""
+    spec = SodaraceDomain().sandbox_spec()
+    walker = parse_walker(run_in_sandbox(read_seed("sodarace", "cppn_fixed"), spec).output)
+    terrain = make_terrain("flat")
+    physics = DEFAULT_PHYSICS
+    own = (physics.velocity_iterations, physics.position_iterations)
+    elm_us, same, customary = [], [], []
+    for _ in range(repeats):
+        elm_us.append(simulate(walker, terrain, physics).step_us)
+        same.append(plain_loop_us(walker, terrain, physics, *own))
+        customary.append(plain_loop_us(walker, terrain, physics, 8, 3))
+    ratio_same = statistics.median(s / e for s, e in zip(same, elm_us))
+    ratio_customary = statistics.median(c / e for c, e in zip(customary, elm_us))
+    print(f"like for like, CPPN-Fixed on flat ground, {physics.steps} steps of {physics.time_step * 1e3:.2f} ms "
+          f"(medians of {repeats} interleaved runs):")
+    print(f"  elm simulate, {own[0]}/{own[1]} iterations      {statistics.median(elm_us):6.1f} us/step")
+    print(f"  plain pybox2d loop, {own[0]}/{own[1]} iterations {statistics.median(same):6.1f} us/step "
+          f"({ratio_same:.2f}x elm's time, pair by pair)")
+    print(f"  plain pybox2d loop, 8/3 iterations {statistics.median(customary):6.1f} us/step "
+          f"({ratio_customary:.2f}x elm's time, pair by pair)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
@@ -100,6 +145,8 @@ def main() -> None:
     evaluation_speed(args.repeats, args.terrain)
     print()
     step_breakdown(args.repeats)
+    print()
+    like_for_like(args.repeats)
 
 
 if __name__ == "__main__":
