@@ -57,8 +57,14 @@ def program_seconds(case: str) -> float:
     pm = get_plugin_manager()
     config = build_config(pm, shortcuts=CASES[case])
     domain = config.domain.build()
+    import importlib
+    import sys
+
     program = domain.seed_programs()[0]
-    harness = load_callable(domain.sandbox_spec().harness)
+    spec = domain.sandbox_spec()
+    for alias, module in spec.modules.items():  # the names programs import (Sodarace: walk_creator)
+        sys.modules.setdefault(alias, importlib.import_module(module))
+    harness = load_callable(spec.harness)
     code = compile(program, "program.py", "exec")
     runs = 200
     started = time.perf_counter()
