@@ -22,6 +22,7 @@ import yaml
 from elmcore.config import ConfigError, LearnSection, RunSection, default_name, raw_config, resolve
 from elmcore.engine import Engine, Progress, RunError
 from elmcore.plugins import KIND_LABELS, PluginError, get_plugin_manager
+from elmcore.ray_pool import RayUnavailable
 from elmcore.store import RunStore, StoreError
 from elmcore.workers import WorkerCrashed
 
@@ -29,7 +30,7 @@ app = typer.Typer(name="elm", help="Evolution through Large Models: evolve Pytho
                   "operators and quality-diversity search.", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False)
 
-USER_ERRORS = (ConfigError, PluginError, RunError, StoreError, WorkerCrashed)
+USER_ERRORS = (ConfigError, PluginError, RunError, StoreError, WorkerCrashed, RayUnavailable)
 
 
 def _default(section: type, key: str) -> str:
@@ -130,6 +131,10 @@ def run(
     workers: Annotated[Optional[int], typer.Option(
         help="evaluation worker processes" + _default(RunSection, "workers"))] = None,
     seed: Annotated[Optional[int], typer.Option(help="random seed" + _default(RunSection, "seed"))] = None,
+    executor: Annotated[Optional[str], typer.Option(
+        help="where programs are evaluated: local or ray" + _default(RunSection, "executor"))] = None,
+    ray_address: Annotated[Optional[str], typer.Option(
+        help="Ray cluster to join (auto, ray://HOST:10001); default: a local Ray instance")] = None,
     config: Annotated[Optional[Path], typer.Option(help="config file (.yaml, .toml or .json)")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="override: SECTION.KEY=VALUE (repeatable)")] = None,
     out: Annotated[Optional[Path], typer.Option(help="run directory to create")] = None,
@@ -140,7 +145,8 @@ def run(
     pm = get_plugin_manager()
     shortcuts: dict[str, Any] = {
         "domain.name": domain, "mutator.name": mutator, "qd.name": qd, "run.evals": evals,
-        "run.batch_size": batch_size, "run.workers": workers, "run.seed": seed, **(plugin_options or {})}
+        "run.batch_size": batch_size, "run.workers": workers, "run.seed": seed, "run.executor": executor,
+        "run.ray_address": ray_address, **(plugin_options or {})}
     data = raw_config(config, shortcuts, set_ or [])
     _check_plugin_options(pm, "run", data, plugin_options or {})
     resolved = resolve(data, pm)

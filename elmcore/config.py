@@ -21,7 +21,7 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -45,6 +45,13 @@ class RunSection(BaseModel):
     seed: int = Field(0, ge=0, description="random seed: same config and seed give the same archive")
     overlap: bool = Field(True, description="generate batch k+1 while batch k is evaluated (parents of k+1 "
                           "then come from the archive before batch k); keeps an LLM and the workers busy together")
+    executor: Literal["local", "ray"] = Field("local", description="where programs are evaluated: local worker "
+                                              "processes, or Ray actors across a cluster (pip install -e '.[ray]')")
+    ray_address: str | None = Field(None, description="Ray cluster to join (auto, ray://HOST:10001, HOST:6379); "
+                                                      "default: start a local Ray instance")
+    ray_generate_on: Literal["local", "cpu", "gpu"] = Field(
+        "local", description="where the mutator runs: in the engine (local), or in a Ray actor on a node with a "
+                             "free CPU or GPU")
 
 
 def load_file(path: str | Path) -> dict[str, Any]:

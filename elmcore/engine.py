@@ -76,9 +76,24 @@ def build_components(config: RunConfig | dict[str, Any], pm: PluginManager) -> t
     config (ValueError) becomes a one-line ConfigError naming the section."""
     config = resolve(config, pm)
     domain = config.domain.build()
-    mutator = config.mutator.build(context=domain.mutation_context())
+    mutator = config.mutator.build(context=domain.mutation_context())  # built here first: a bad config fails here
+    if config.run.ray_generate_on != "local":
+        from elmcore.ray_pool import RemoteMutator
+
+        mutator = RemoteMutator(config.mutator.cls, config.mutator.options, domain.mutation_context(),
+                                config.run.ray_generate_on, config.run.ray_address)
     qd = config.qd.build(space=domain.behaviour_space(), seed=config.run.seed)
     return domain, mutator, qd
+
+
+def evaluation_pool(config: RunConfig, domain_cls: type[Domain], domain_config: Any = None) -> Any:
+    """The run's evaluation pool: local worker processes, or Ray actors (``run.executor``)."""
+    options = config.domain.options if domain_config is None else domain_config
+    if config.run.executor == "ray":
+        from elmcore.ray_pool import RayPool
+
+        return RayPool(domain_cls, options, workers=config.run.workers, address=config.run.ray_address)
+    return WorkerPool(domain_cls, options, workers=config.run.workers)
 
 
 def _prepare(mutator: Mutator) -> None:
@@ -118,6 +133,10 @@ class Engine:
         or plain data, which is validated first."""
         run_dir = Path(run_dir)
         config = resolve(config, pm)
+        if config.run.executor == "ray" or config.run.ray_generate_on != "local":
+            from elmcore.ray_pool import connect
+
+            connect(config.run.ray_address)  # not installed or not reachable: say so before anything is created
         components = build_components(config, pm)  # a bad component fails before anything is created
         _prepare(components[1])
         store = RunStore.create(run_dir, meta={
@@ -188,7 +207,7 @@ class Engine:
             staged = (self._children(batch, min(batch_size, self.budget - done), rng(batch), self._before_last),
                       time.perf_counter() - t0)
         self._before_last = None
-        pool = WorkerPool(type(self.domain), self.config.domain.options, workers=self.config.run.workers)
+        pool = evaluation_pool(self.config, type(self.domain))
         # a batch in flight: its children, generation seconds, when it was submitted, and its job
         current: tuple[list[Child], float, float, tuple[list[int], Job]] | None = None
         try:
@@ -273,7 +292,7 @@ class Engine:
         return children
 
     @staticmethod
-    def _submit(children: list[Child], pool: WorkerPool) -> tuple[list[int], Job]:
+    def _submit(children: list[Child], pool: Any) -> tuple[list[int], Job]:
         """Queue the children that have a program; their indices and the pool's job."""
         runnable = [i for i, c in enumerate(children) if c.program is not None and c.outcome is None]
         return runnable, pool.submit([children[i].program for i in runnable])  # type: ignore[misc]
