@@ -23,12 +23,11 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
 from elmcore.types import Evaluation
-from elmcore.workers import Job, WorkerCrashed
+from elmcore.workers import ChunkQueue, WorkerCrashed
 
 RAY_MISSING = ("--executor ray needs Ray, which is not installed: pip install -e \".[ray]\" "
                "(or pip install 'ray>=2.9')")
@@ -105,10 +104,11 @@ class _Evaluator:
         self.pool.close()
 
 
-class RayPool:
+class RayPool(ChunkQueue):
     """``workers`` Ray actors evaluating chunks of programs; the interface of ``WorkerPool``."""
 
     replace_timeout_s = 60.0  # how long a lost actor's replacement may wait for room in the cluster
+    closed_message = "the Ray pool was closed before these programs were evaluated"
 
     def __init__(self, domain_cls: type, domain_config: Any, workers: int = 1, address: str | None = None) -> None:
         if workers < 1:
@@ -126,14 +126,10 @@ class RayPool:
                 warnings.warn(f"the sandbox is weaker on Ray node {host}: programs can {'; '.join(weak)}. "
                               "See docs/sandbox.md (run as root, or allow user namespaces)", RuntimeWarning,
                               stacklevel=2)
-        self._queue: deque[tuple[Job, list[int], int]] = deque()
-        self._running: dict[Any, tuple[Any, Job, list[int], int]] = {}  # object ref -> actor, job, indices, tries
+        self._start_jobs()
+        self._running: dict[Any, tuple[Any, Any, list[int], int]] = {}  # object ref -> actor, job, indices, tries
         self._idle = list(self._actors)
-        self._jobs: set[Job] = set()
-        self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._closing = False
-        self._broken: BaseException | None = None
         self._dispatcher = threading.Thread(target=self._dispatch, name="elm-ray-dispatch", daemon=True)
         self._dispatcher.start()
 
@@ -167,23 +163,11 @@ class RayPool:
         return len(self._actors)
 
     # -- jobs ---------------------------------------------------------------------
-    def submit(self, programs: Sequence[str]) -> Job:
-        job = Job(programs)
-        if not job.programs:
-            return job
-        n = len(job.programs)
-        chunk = max(1, min(16, -(-n // (len(self._actors) * 4))))
-        with self._lock:
-            if self._broken is not None or self._closing:
-                job._fail(self._broken or WorkerCrashed("the Ray pool is closed"))
-                return job
-            self._jobs.add(job)
-            self._queue.extend((job, list(range(i, min(i + chunk, n))), 0) for i in range(0, n, chunk))
-        self._wake.set()
-        return job
+    def _slots(self) -> int:
+        return len(self._actors)
 
-    def evaluate(self, programs: Sequence[str]) -> list[Evaluation]:
-        return self.submit(programs).result()
+    def _notify(self) -> None:
+        self._wake.set()
 
     def _dispatch(self) -> None:
         ray = self.ray
@@ -208,13 +192,7 @@ class RayPool:
                 for ref in ready:
                     self._collect(ref)
         except BaseException as exc:
-            with self._lock:
-                self._broken = exc if isinstance(exc, WorkerCrashed) else WorkerCrashed(
-                    f"the Ray dispatcher failed: {type(exc).__name__}: {exc}")
-                for job in list(self._jobs):
-                    job._fail(self._broken)
-                self._jobs.clear()
-                self._queue.clear()
+            self._break(exc)
 
     def _collect(self, ref: Any) -> None:
         ray = self.ray
@@ -241,23 +219,13 @@ class RayPool:
         except ray.exceptions.RayTaskError as exc:  # the actor's pool could not replace a worker
             cause = exc.cause if getattr(exc, "cause", None) is not None else exc
             raise WorkerCrashed(f"a Ray evaluation actor failed: {cause}") from None
+        self._record(job, indices, evaluations)
         with self._lock:
-            for i, evaluation in zip(indices, evaluations):
-                job._fill(i, evaluation)
-            if job.done():
-                self._jobs.discard(job)
             self._idle.append(actor)
 
     def close(self) -> None:
-        with self._lock:
-            if self._closing:
-                return
-            self._closing = True
-            for job in list(self._jobs):
-                job._fail(WorkerCrashed("the Ray pool was closed before these programs were evaluated"))
-            self._jobs.clear()
-            self._queue.clear()
-        self._wake.set()
+        if not self._begin_close():
+            return
         if self._dispatcher is not threading.current_thread():
             self._dispatcher.join(timeout=30)
         for actor in self._actors:

@@ -193,7 +193,79 @@ class Job:
             self._done.set()
 
 
-class WorkerPool:
+class ChunkQueue:
+    """Jobs cut into chunks for a dispatcher thread (shared by ``WorkerPool`` and the Ray pool).
+    A queued chunk is ``(job, indices, tries)``; ``tries`` counts evaluations lost with a
+    worker. Subclasses implement ``_slots`` (workers to spread a job over), ``_notify``
+    (wake the dispatcher) and call ``_start_jobs`` once they can take jobs."""
+
+    closed_message = "the pool was closed before these programs were evaluated"
+
+    def _start_jobs(self) -> None:
+        self._queue: deque[tuple[Job, list[int], int]] = deque()
+        self._jobs: set[Job] = set()
+        self._lock = threading.Lock()
+        self._closing = False
+        self._broken: BaseException | None = None
+
+    def _slots(self) -> int:
+        raise NotImplementedError
+
+    def _notify(self) -> None:
+        raise NotImplementedError
+
+    def submit(self, programs: Sequence[str]) -> Job:
+        """Queue ``programs`` for evaluation behind what is already queued; returns at once."""
+        job = Job(programs)
+        if not job.programs:
+            return job
+        n = len(job.programs)
+        chunk = max(1, min(16, -(-n // (max(1, self._slots()) * 4))))
+        with self._lock:
+            if self._broken is not None or self._closing:
+                job._fail(self._broken or WorkerCrashed(self.closed_message))
+                return job
+            self._jobs.add(job)
+            self._queue.extend((job, list(range(i, min(i + chunk, n))), 0) for i in range(0, n, chunk))
+        self._notify()
+        return job
+
+    def evaluate(self, programs: Sequence[str]) -> list[Evaluation]:
+        """Evaluate ``programs`` (in the order given) and wait for the results."""
+        return self.submit(programs).result()
+
+    def _record(self, job: Job, indices: Sequence[int], evaluations: Sequence[Evaluation]) -> None:
+        with self._lock:
+            for i, evaluation in zip(indices, evaluations):
+                job._fill(i, evaluation)
+            if job.done():
+                self._jobs.discard(job)
+
+    def _break(self, exc: BaseException) -> None:
+        """The dispatcher cannot go on: every job waiting learns why."""
+        with self._lock:
+            self._broken = exc if isinstance(exc, WorkerCrashed) else WorkerCrashed(
+                f"the evaluation dispatcher failed: {type(exc).__name__}: {exc}")
+            self._fail_jobs(self._broken)
+
+    def _fail_jobs(self, error: BaseException) -> None:
+        for job in list(self._jobs):
+            job._fail(error)
+        self._jobs.clear()
+        self._queue.clear()
+
+    def _begin_close(self) -> bool:
+        """Stop taking jobs and fail those waiting; False when already closing."""
+        with self._lock:
+            if self._closing:
+                return False
+            self._closing = True
+            self._fail_jobs(WorkerCrashed(self.closed_message))
+        self._notify()
+        return True
+
+
+class WorkerPool(ChunkQueue):
     """N evaluation workers, each holding a domain instance, fed chunks of programs.
 
     ``submit`` queues a job's programs in chunks and returns at once; a dispatcher thread
@@ -207,6 +279,8 @@ class WorkerPool:
     chunks, or as soon as their resident memory has grown by more than ``max_rss_growth_mb``
     since they started, to bound memory.
     """
+
+    closed_message = "the worker pool was closed before these programs were evaluated"
 
     def __init__(self, domain_cls: type[Domain], domain_config: BaseModel | dict[str, Any], workers: int = 1,
                  max_tasks: int = 500, max_rss_growth_mb: float = 256.0) -> None:
@@ -238,11 +312,7 @@ class WorkerPool:
             warnings.warn(f"the sandbox is weaker on this machine: programs can {'; '.join(weak)}. "
                           "See docs/sandbox.md (run as root, or allow user namespaces)", RuntimeWarning,
                           stacklevel=2)
-        self._queue: deque[tuple[Job, list[int], bool]] = deque()
-        self._jobs: set[Job] = set()
-        self._lock = threading.Lock()
-        self._closing = False
-        self._broken: BaseException | None = None
+        self._start_jobs()
         self._wake_r, self._wake_w = os.pipe()
         self._dispatcher = threading.Thread(target=self._dispatch, name="elm-dispatch", daemon=True)
         self._dispatcher.start()
@@ -265,25 +335,11 @@ class WorkerPool:
         return fresh
 
     # -- jobs ------------------------------------------------------------------------
-    def submit(self, programs: Sequence[str]) -> Job:
-        """Queue ``programs`` for evaluation behind what is already queued; returns at once."""
-        job = Job(programs)
-        if not job.programs:
-            return job
-        n = len(job.programs)
-        chunk = max(1, min(16, -(-n // (max(1, len(self._workers)) * 4))))
-        with self._lock:
-            if self._broken is not None or self._closing:
-                job._fail(self._broken or WorkerCrashed("the worker pool is closed"))
-                return job
-            self._jobs.add(job)
-            self._queue.extend((job, list(range(i, min(i + chunk, n))), False) for i in range(0, n, chunk))
-        self._wake()
-        return job
+    def _slots(self) -> int:
+        return len(self._workers)
 
-    def evaluate(self, programs: Sequence[str]) -> list[Evaluation]:
-        """Evaluate ``programs`` (in the order given) and wait for the results."""
-        return self.submit(programs).result()
+    def _notify(self) -> None:
+        self._wake()
 
     def _wake(self) -> None:
         try:
@@ -309,17 +365,11 @@ class WorkerPool:
                     else:
                         self._receive(busy[ready])  # type: ignore[index]
         except BaseException as exc:  # a replacement worker that cannot start: every job learns why
-            with self._lock:
-                self._broken = exc if isinstance(exc, WorkerCrashed) else WorkerCrashed(
-                    f"the evaluation dispatcher failed: {type(exc).__name__}: {exc}")
-                for job in list(self._jobs):
-                    job._fail(self._broken)
-                self._jobs.clear()
-                self._queue.clear()
+            self._break(exc)
 
-    def _send(self, worker: _Worker, job: Job, indices: list[int], retry: bool) -> None:
+    def _send(self, worker: _Worker, job: Job, indices: list[int], tries: int) -> None:
         self._task_ids += 1
-        worker.task = (self._task_ids, indices, ["retry"] if retry else [])
+        worker.task = (self._task_ids, indices, ["retry"] if tries else [])
         worker.job = job
         try:
             worker.conn.send((self._task_ids, [job.programs[i] for i in indices]))
@@ -339,36 +389,22 @@ class WorkerPool:
             code = worker.process.exitcode
             self._replace(worker)
             if flags or len(indices) == 1:
-                for i in indices:
-                    self._finish(job, i, Evaluation.failed(
-                        Outcome.NOT_RUNNABLE, f"evaluation worker crashed on this program (exit code {code})"))
+                self._record(job, indices, [Evaluation.failed(
+                    Outcome.NOT_RUNNABLE, f"evaluation worker crashed on this program (exit code {code})")
+                    for _ in indices])
             else:
                 with self._lock:
-                    self._queue.extendleft((job, [i], True) for i in reversed(indices))
+                    self._queue.extendleft((job, [i], 1) for i in reversed(indices))
             return
-        for i, evaluation in zip(indices, evaluations):
-            self._finish(job, i, evaluation)
+        self._record(job, indices, evaluations)
         worker.tasks_done += 1
         if worker.tasks_done >= self._max_tasks or worker.rss - worker.rss_at_start > self._max_rss_growth:
             self.recycled += 1
             self._replace(worker)
 
-    def _finish(self, job: Job, index: int, evaluation: Evaluation) -> None:
-        with self._lock:
-            job._fill(index, evaluation)
-            if job.done():
-                self._jobs.discard(job)
-
     def close(self) -> None:
-        with self._lock:
-            if self._closing:
-                return
-            self._closing = True
-            for job in list(self._jobs):
-                job._fail(WorkerCrashed("the worker pool was closed before these programs were evaluated"))
-            self._jobs.clear()
-            self._queue.clear()
-        self._wake()
+        if not self._begin_close():
+            return
         if self._dispatcher is not threading.current_thread():
             self._dispatcher.join(timeout=30)
         for worker in self._workers:
