@@ -82,9 +82,14 @@ class _ProgressPrinter:
     @staticmethod
     def line(p: Progress) -> str:
         best = "-" if p.stats.max_fitness is None else f"{p.stats.max_fitness:.4g}"
-        return (f"{p.evals_per_s:.1f} evals/s | niches {p.stats.filled}/{p.stats.niches} | "
+        line = (f"{p.evals_per_s:.1f} evals/s | niches {p.stats.filled}/{p.stats.niches} | "
                 f"QD {p.stats.qd_score:.4g} | best {best} | edits ok {p.edit_ok_pct:.0f}% | "
                 f"ran {p.ran_pct:.0f}% | valid {p.valid_pct:.0f}%")
+        if p.operators:  # a portfolio: each operator's share of the children and % of its children that entered
+            total = sum(c["children"] for c in p.operators.values()) or 1
+            line += " | " + " ".join(f"{op} {100 * c['children'] / total:.0f}% ({100 * c['entered'] / max(1, c['children']):.1f}% in)"
+                                     for op, c in p.operators.items())
+        return line
 
     def __call__(self, p: Progress) -> None:
         if self.quiet:
@@ -152,7 +157,8 @@ def run(
     resolved = resolve(data, pm)
     if out is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        out = Path("runs") / f"{resolved.domain.name}-{resolved.mutator.name}-{stamp}"
+        mutators = resolved.mutator_name.replace(",", "+").replace(":", "-")
+        out = Path("runs") / f"{resolved.domain.name}-{mutators}-{stamp}"
     engine = Engine.start(out, resolved, pm)
     if not quiet:
         typer.echo(f"run directory: {out}", err=True)
@@ -304,6 +310,7 @@ def status(run_dir: Annotated[Path, typer.Argument(help="run directory")],
         best_per_condition = store.best_per_condition() if learning else {}
         best = None if learning else store.best()
         iterations = store.next_batch()
+        operators = {} if learning else {op: c for op, c in store.operator_counts().items() if op != "seed"}
     finally:
         store.close()
     share = {k: 100.0 * v / max(count, 1) for k, v in outcomes.items()}
@@ -318,7 +325,7 @@ def status(run_dir: Annotated[Path, typer.Argument(help="run directory")],
         else:
             data.update(mutator=setting("mutator", "name"), qd=setting("qd", "name"), budget=setting("run", "evals"),
                         seed_program=setting("domain", "seed_program"), seed=setting("run", "seed"),
-                        best={"id": best.id, "fitness": best.fitness} if best else None)
+                        best={"id": best.id, "fitness": best.fitness} if best else None, operators=operators)
         typer.echo(json.dumps(data, indent=2))
         return
     mix = " · ".join(f"{k.replace('_', ' ')} {share[k]:.1f} % ({_readable(outcomes[k])})"
@@ -344,6 +351,12 @@ def status(run_dir: Annotated[Path, typer.Argument(help="run directory")],
                f"QD score {_readable(stats.get('qd_score'))}; best fitness {_readable(stats.get('max_fitness'))}"
                + (f" (candidate {best.id})" if best else ""))
     typer.echo(f"outcomes: {mix}")
+    if len(operators) > 1:
+        total = sum(c["children"] for c in operators.values()) or 1
+        typer.echo("operators: " + " · ".join(
+            f"{op} {100 * c['children'] / total:.1f} % of children ({_readable(c['children'])}), "
+            f"{100 * c['valid'] / max(1, c['children']):.1f} % valid, {_readable(c['entered'])} entered the archive"
+            for op, c in operators.items()))
     if history:
         typer.echo(f"history: {'evaluations':>12} {'niches':>7} {'QD score':>10} {'best':>9}")
         for h in history:
@@ -481,8 +494,9 @@ def _check_plugin_options(pm: Any, command: str, data: dict[str, Any], given: di
             continue
         section = data.get(option.section)
         chosen = section.get("name") if isinstance(section, dict) else None
-        chosen = chosen or default_name(pm, option.kind, option.section)
-        if chosen not in option.owners:
+        chosen = str(chosen or default_name(pm, option.kind, option.section))
+        names = [label.strip().partition(":")[0] for label in chosen.split(",")]  # a portfolio: any of them
+        if not any(name in option.owners for name in names):
             label = KIND_LABELS[option.kind]
             raise ConfigError(f"{option.flag} is an option of {label} {', '.join(option.owners)}, not of {label} "
                               f"{chosen!r}; leave it out or choose --{option.section} {option.owners[0]}")

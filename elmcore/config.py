@@ -49,6 +49,11 @@ class RunSection(BaseModel):
                                               "processes, or Ray actors across a cluster (pip install -e '.[ray]')")
     ray_address: str | None = Field(None, description="Ray cluster to join (auto, ray://HOST:10001, HOST:6379); "
                                                       "default: start a local Ray instance")
+    portfolio: Literal["adaptive", "uniform"] = Field(
+        "adaptive", description="with several mutators (--mutator gp,diff): split each batch by what has worked "
+                                "(adaptive: a bandit crediting children that enter the archive) or equally")
+    portfolio_floor: float = Field(0.1, ge=0.0, le=1.0, description="adaptive portfolio: the share of each batch "
+                                                                    "every operator keeps at least")
     ray_generate_on: Literal["local", "cpu", "gpu"] = Field(
         "local", description="where the mutator runs: in the engine (local), or in a Ray actor on a node with a "
                              "free CPU or GPU")
@@ -138,6 +143,7 @@ class ComponentConfig:
     name: str
     cls: type
     options: BaseModel
+    label: str = ""  # in a portfolio, the operator's label (NAME or NAME:TAG); else the name
 
     def values(self) -> dict[str, Any]:
         """The options as plain data (without the name)."""
@@ -159,16 +165,32 @@ class ComponentConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """The validated config of a run of ``elm run``."""
+    """The validated config of a run of ``elm run``; ``mutators`` has several entries for a
+    portfolio (``mutator.name: gp,diff``)."""
 
     run: RunSection
     domain: ComponentConfig
-    mutator: ComponentConfig
+    mutators: tuple[ComponentConfig, ...]
     qd: ComponentConfig
+
+    @property
+    def mutator(self) -> ComponentConfig:
+        """The run's one mutator (ConfigError for a portfolio)."""
+        if len(self.mutators) != 1:
+            raise ConfigError(f"this takes one mutator, not the portfolio {self.mutator_name}")
+        return self.mutators[0]
+
+    @property
+    def mutator_name(self) -> str:
+        return ",".join(m.label or m.name for m in self.mutators)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data: what the run stores and ``resolve`` reads back."""
-        return {"run": self.run.model_dump(), "domain": self.domain.as_dict(), "mutator": self.mutator.as_dict(),
+        if len(self.mutators) == 1:
+            mutator = self.mutators[0].as_dict()
+        else:  # a portfolio: each operator's options under its label
+            mutator = {"name": self.mutator_name, **{m.label: m.values() for m in self.mutators}}
+        return {"run": self.run.model_dump(), "domain": self.domain.as_dict(), "mutator": mutator,
                 "qd": self.qd.as_dict()}
 
     def with_run(self, **changes: Any) -> "RunConfig":
@@ -204,6 +226,46 @@ def _component(pm: PluginManager, section: str, kind: str, raw: Any) -> Componen
     return ComponentConfig(section, str(name), cls, _validate(cls.Config, raw, section))
 
 
+def _mutators(pm: PluginManager, raw: Any) -> tuple[ComponentConfig, ...]:
+    """The mutator section: one mutator, or a portfolio when ``name`` lists several labels
+    (``gp,diff``, ``gp,gp:fine``). In a portfolio, ``LABEL: {...}`` holds one operator's
+    options and the other keys go to every operator that accepts them (``--model`` ...)."""
+    if not isinstance(raw, dict):
+        raise ConfigError("config section 'mutator' must be a mapping with a 'name'")
+    raw = dict(raw)
+    name = raw.get("name")
+    labels = [label.strip() for label in str(name).split(",") if label.strip()] if name is not None else []
+    if len(labels) <= 1:
+        if labels:
+            raw["name"] = labels[0]
+        return (_component(pm, "mutator", "mutator", raw),)
+    raw.pop("name")
+    if len(set(labels)) != len(labels):
+        raise ConfigError(f"mutator.name {name!r} names an operator twice; give each its own label, e.g. gp,gp:fine")
+    own = {}
+    for label in labels:
+        section = raw.pop(label, {})
+        if not isinstance(section, dict):
+            raise ConfigError(f"config section 'mutator.{label}' must be a mapping of that operator's options")
+        own[label] = section
+    classes = {}
+    for label in labels:
+        try:
+            classes[label] = pm.get("mutator", label.partition(":")[0])
+        except UnknownComponent as exc:
+            raise ConfigError(f"mutator.name: {exc}") from exc
+    for key in raw:
+        if not any(key in cls.Config.model_fields for cls in classes.values()):
+            raise ConfigError(f"config key 'mutator.{key}' is not accepted by any of {', '.join(labels)}; give an "
+                              f"operator's own keys as mutator.LABEL.KEY, e.g. --set mutator.{labels[0]}.KEY=VALUE")
+    found = []
+    for label, cls in classes.items():
+        shared = {k: v for k, v in raw.items() if k in cls.Config.model_fields}
+        options = _validate(cls.Config, {**shared, **own[label]}, f"mutator.{label}")
+        found.append(ComponentConfig(f"mutator.{label}", cls.name, cls, options, label=label))
+    return tuple(found)
+
+
 def resolve(data: dict[str, Any], pm: PluginManager) -> RunConfig:
     """Validate a raw config dict (or a stored one) and fill in every default."""
     if isinstance(data, RunConfig):
@@ -214,9 +276,10 @@ def resolve(data: dict[str, Any], pm: PluginManager) -> RunConfig:
     run = data.get("run") or {}
     if not isinstance(run, dict):
         raise ConfigError("config section 'run' must be a mapping")
-    components = {section: _component(pm, section, kind, data.get(section) or {})
-                  for section, kind in COMPONENT_KINDS.items()}
-    return RunConfig(run=_validate(RunSection, run, "run"), **components)
+    return RunConfig(run=_validate(RunSection, run, "run"),
+                     domain=_component(pm, "domain", "domain", data.get("domain") or {}),
+                     mutators=_mutators(pm, data.get("mutator") or {}),
+                     qd=_component(pm, "qd", "qd", data.get("qd") or {}))
 
 
 class LearnSection(BaseModel):
@@ -298,7 +361,7 @@ def build_config(pm: PluginManager, config_file: str | Path | None = None,
 def component_options(config: RunConfig | LearnConfig | dict[str, Any], section: str) -> dict[str, Any]:
     """A component section's options as plain data, from a typed config or a stored one."""
     if isinstance(config, (RunConfig, LearnConfig)):
-        return getattr(config, section).values()
+        return getattr(config, section).values()  # a portfolio's mutator section: ConfigError
     options = dict(config[section])
     options.pop("name", None)
     return options

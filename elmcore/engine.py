@@ -12,7 +12,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,9 @@ import numpy as np
 from elmcore.config import ConfigError, RunConfig, dump_yaml, resolve
 from elmcore.interfaces import Domain, Mutator, QDAlgorithm
 from elmcore.plugins import PluginManager
+from elmcore.portfolio import Bandit, Operators, PortfolioError
 from elmcore.store import CandidateRecord, RunStore, StoreError
-from elmcore.types import ArchiveStats, Child, Evaluation, Outcome, Parent
+from elmcore.types import ArchiveStats, Child, Evaluation, Outcome
 from elmcore.workers import Job, WorkerPool
 
 CONFIG_FILE = "config.yaml"
@@ -41,6 +42,7 @@ class Progress:
     new_evals: int  # evaluations done by this process (for the rate)
     stats: ArchiveStats
     counts: dict[str, int]
+    operators: dict[str, dict[str, int]] = field(default_factory=dict)  # a portfolio's children and entries
 
     @property
     def evals_per_s(self) -> float:
@@ -71,19 +73,27 @@ def refused_config(run_dir: str | Path, exc: Exception) -> RunError:
                     "with the plugin versions it was made with, or start a new run")
 
 
-def build_components(config: RunConfig | dict[str, Any], pm: PluginManager) -> tuple[Domain, Mutator, QDAlgorithm]:
-    """Instantiate the run's domain, mutator and QD algorithm; a component that refuses its
-    config (ValueError) becomes a one-line ConfigError naming the section."""
+def build_components(config: RunConfig | dict[str, Any], pm: PluginManager) -> tuple[Domain, Operators, QDAlgorithm]:
+    """Instantiate the run's domain, mutators (one, or a portfolio) and QD algorithm; a
+    component that refuses its config (ValueError) becomes a one-line ConfigError naming the
+    section."""
     config = resolve(config, pm)
     domain = config.domain.build()
-    mutator = config.mutator.build(context=domain.mutation_context())  # built here first: a bad config fails here
-    if config.run.ray_generate_on != "local":
-        from elmcore.ray_pool import RemoteMutator
+    mutators = []
+    for section in config.mutators:
+        mutator = section.build(context=domain.mutation_context())  # built here first: a bad config fails here
+        if config.run.ray_generate_on != "local":
+            from elmcore.ray_pool import RemoteMutator
 
-        mutator = RemoteMutator(config.mutator.cls, config.mutator.options, domain.mutation_context(),
-                                config.run.ray_generate_on, config.run.ray_address)
+            mutator = RemoteMutator(section.cls, section.options, domain.mutation_context(),
+                                    config.run.ray_generate_on, config.run.ray_address)
+        mutators.append((section.label or section.name, mutator))
+    try:
+        operators = Operators(mutators, config.run.portfolio, config.run.portfolio_floor)
+    except ValueError as exc:
+        raise ConfigError(f"mutator.name {config.mutator_name!r}: {exc}") from exc
     qd = config.qd.build(space=domain.behaviour_space(), seed=config.run.seed)
-    return domain, mutator, qd
+    return domain, operators, qd
 
 
 def evaluation_pool(config: RunConfig, domain_cls: type[Domain], domain_config: Any = None) -> Any:
@@ -96,11 +106,12 @@ def evaluation_pool(config: RunConfig, domain_cls: type[Domain], domain_config: 
     return WorkerPool(domain_cls, options, workers=config.run.workers)
 
 
-def _prepare(mutator: Mutator) -> None:
-    try:
-        mutator.prepare()
-    except ValueError as exc:
-        raise ConfigError(f"mutator {mutator.name!r}: {exc}") from exc
+def _prepare(operators: Operators) -> None:
+    for label, mutator in operators.mutators:
+        try:
+            mutator.prepare()
+        except ValueError as exc:
+            raise ConfigError(f"mutator {label!r}: {exc}") from exc
 
 
 def _write_config_file(run_dir: Path, config: RunConfig) -> None:
@@ -121,8 +132,10 @@ class Engine:
         self.config = config
         self.pm = pm
         self.store = store
-        self.domain, self.mutator, self.qd = components or build_components(config, pm)
+        self.domain, self.operators, self.qd = components or build_components(config, pm)
+        self._bandit_before_last: Bandit | None = None  # the portfolio's record before the last batch
         self.counts: dict[str, int] = store.outcome_counts()
+        self.operator_counts = {op: c for op, c in store.operator_counts().items() if op != "seed"}
         self._before_last: QDAlgorithm | None = None  # the archive before the last committed batch
         self._rebuild_archive()
 
@@ -162,8 +175,13 @@ class Engine:
         store.set_meta("config", config.as_dict())
         _write_config_file(Path(run_dir), config)
         engine = cls(Path(run_dir), config, pm, store)
-        _prepare(engine.mutator)
+        _prepare(engine.operators)
         return engine
+
+    @property
+    def mutator(self) -> Mutator:
+        """The run's mutator (the first operator of a portfolio)."""
+        return self.operators.mutators[0][1]
 
     def _rebuild_archive(self) -> None:
         """Re-insert every committed valid candidate, batch by batch, and check that the
@@ -181,6 +199,11 @@ class Engine:
                         f"{candidate.id} "
                         f"(batch {batch}): the run was made with another QD config or plugin version; "
                         "resume it with the versions listed by `elm plugins` at the time, or start a new run")
+        if self.operators.portfolio:  # the portfolio's record, batch by batch as the run made it
+            for batch, outcomes in self.store.operators_by_batch():
+                if batch == last and self.config.run.overlap:
+                    self._bandit_before_last = self.operators.snapshot()
+                self.operators.bandit.credit(outcomes)
 
     # -- the loop -----------------------------------------------------------------
     @property
@@ -201,12 +224,12 @@ class Engine:
 
         staged: tuple[list[Child], float] | None = None  # children of the next batch, and their generation time
         if overlap and self._before_last is not None and (
-                self.mutator.invents or self._before_last.stats().filled > 0):
-            # resuming: the uninterrupted run chose this batch's parents before the last batch was inserted
+                self.operators.invents or self._before_last.stats().filled > 0):
+            # resuming: the uninterrupted run chose this batch's parents (and split) before the last batch was inserted
             t0 = time.perf_counter()
-            staged = (self._children(batch, min(batch_size, self.budget - done), rng(batch), self._before_last),
-                      time.perf_counter() - t0)
-        self._before_last = None
+            staged = (self._children(batch, min(batch_size, self.budget - done), rng(batch), self._before_last,
+                                     self._bandit_before_last), time.perf_counter() - t0)
+        self._before_last = self._bandit_before_last = None
         pool = evaluation_pool(self.config, type(self.domain))
         # a batch in flight: its children, generation seconds, when it was submitted, and its job
         current: tuple[list[Child], float, float, tuple[list[int], Job]] | None = None
@@ -222,7 +245,7 @@ class Engine:
                 children, generate_seconds, submitted, job = current
                 after = done + len(children)
                 following = None
-                if overlap and after < self.budget and (self.mutator.invents or self.qd.stats().filled > 0):
+                if overlap and after < self.budget and (self.operators.invents or self.qd.stats().filled > 0):
                     # the next batch is generated while this one is evaluated, and queued behind it at
                     # once, so the workers go on to it without waiting for this batch to be inserted
                     t0 = time.perf_counter()
@@ -238,14 +261,22 @@ class Engine:
                 stats = self.qd.stats()
                 committed = {"evals": done + len(records), "filled": stats.filled, "qd_score": stats.qd_score,
                              "max_fitness": stats.max_fitness}
+                if self.operators.portfolio:
+                    self.operators.bandit.credit((r.operator, r.entered) for r in records)
+                    committed["operators"] = self._operator_stats(records)
                 self.store.commit_batch(batch, records, generate_seconds, evaluate_seconds, committed)
                 self.pm.batch_committed(self.run_dir, batch, committed, records)
                 for r in records:
                     self.counts[r.outcome] = self.counts.get(r.outcome, 0) + 1
+                    if self.operators.portfolio and r.operator != "seed":
+                        mine = self.operator_counts.setdefault(r.operator, {"children": 0, "valid": 0, "entered": 0})
+                        mine["children"] += 1
+                        mine["valid"] += r.outcome == Outcome.VALID.value
+                        mine["entered"] += int(r.entered)
                 done += len(records)
                 new_evals += len(records)
                 batch += 1
-                if stats.filled == 0 and not self.mutator.invents:
+                if stats.filled == 0 and not self.operators.invents:
                     reasons = "; ".join(sorted({r.reason or r.outcome for r in records}))[:400]
                     self._discard()
                     raise RunError(f"no seed program of domain {self.domain.name!r} is valid ({reasons}); "
@@ -253,43 +284,36 @@ class Engine:
                                    f"{self.run_dir})")
                 if on_progress:
                     on_progress(Progress(done, self.budget, batch - 1, time.perf_counter() - started, new_evals,
-                                         stats, dict(self.counts)))
+                                         stats, dict(self.counts),
+                                         copy.deepcopy(self.operator_counts) if self.operators.portfolio else {}))
         finally:
             pool.close()
-            self.mutator.close()
+            self.operators.close()
         return self.qd.stats()
 
-    def _children(self, batch: int, n: int, rng: np.random.Generator, archive: QDAlgorithm) -> list[Child]:
-        if self.mutator.invents:
-            return self._invented(n, rng)
-        if archive.stats().filled == 0:
+    def _children(self, batch: int, n: int, rng: np.random.Generator, archive: QDAlgorithm,
+                  bandit: Bandit | None = None) -> list[Child]:
+        if not self.operators.invents and archive.stats().filled == 0:
             if self.store.count() > 0:
                 raise RunError("the archive is empty although candidates were evaluated: no seed was valid; "
                                "start a new run with another --seed-program")
             seeds = self.domain.seed_programs()[:n]
             return [Child(program=p, parent_id=None, operator="seed") for p in seeds]
-        elites = archive.select(n, rng)
-        parents = [Parent(id=e.candidate_id, program=e.program, fitness=e.fitness) for e in elites]
         try:
-            children = self.mutator.mutate(parents, rng)
-        except Exception as exc:
-            raise RunError(f"mutator {self.mutator.name!r} failed: {type(exc).__name__}: {exc}; "
-                           "nothing of this batch was recorded") from exc
-        if len(children) != len(parents):
-            raise RunError(f"mutator {self.mutator.name!r} returned {len(children)} children for "
-                           f"{len(parents)} parents; a mutator must return one child per parent")
-        return children
+            return self.operators.children(n, archive, rng, bandit)
+        except PortfolioError as exc:
+            raise RunError(str(exc)) from exc
 
-    def _invented(self, n: int, rng: np.random.Generator) -> list[Child]:
-        try:
-            children = self.mutator.invent(n, rng)
-        except Exception as exc:
-            raise RunError(f"mutator {self.mutator.name!r} failed: {type(exc).__name__}: {exc}; "
-                           "nothing of this batch was recorded") from exc
-        if len(children) != n:
-            raise RunError(f"mutator {self.mutator.name!r} returned {len(children)} programs for a batch of {n}; "
-                           "an inventing mutator must return as many as it is asked for")
-        return children
+    def _operator_stats(self, records: list[CandidateRecord]) -> dict[str, dict[str, float]]:
+        """Per operator of a portfolio: its share of this batch, its children, how many entered
+        the archive, and the share the bandit gives it next."""
+        shares = self.operators.bandit.shares()
+        out = {}
+        for label in self.operators.labels:
+            mine = [r for r in records if r.operator == label]
+            out[label] = {"children": len(mine), "entered": sum(r.entered for r in mine),
+                          "share": round(len(mine) / max(1, len(records)), 4), "next_share": round(shares[label], 4)}
+        return out
 
     @staticmethod
     def _submit(children: list[Child], pool: Any) -> tuple[list[int], Job]:

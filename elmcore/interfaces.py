@@ -118,6 +118,9 @@ class Mutator(Component):
     """
 
     invents: ClassVar[bool] = False
+    parents_per_child: ClassVar[int] = 1
+    """Parents each child is made from: 2 for a crossover, which is handed two parents per
+    child (``parents[2i]`` and ``parents[2i + 1]`` make child ``i``)."""
 
     def __init__(self, config: PluginConfig | None = None, context: MutationContext | None = None) -> None:
         super().__init__(config)
@@ -130,7 +133,8 @@ class Mutator(Component):
 
     @abstractmethod
     def mutate(self, parents: Sequence[Parent], rng: np.random.Generator) -> list[Child]:
-        """Return exactly ``len(parents)`` children."""
+        """Return exactly ``len(parents) // parents_per_child`` children (one per parent for a
+        mutation operator)."""
 
     def invent(self, n: int, rng: np.random.Generator) -> list[Child]:
         """Return exactly ``n`` children with no parent (``parent_id=None``); only mutators

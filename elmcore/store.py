@@ -356,6 +356,26 @@ class RunStore:
             "ORDER BY id DESC LIMIT 1", (niche,)).fetchone()
         return self._record(row) if row else None
 
+    def operators_by_batch(self) -> Iterator[tuple[int, list[tuple[str, bool]]]]:
+        """(batch, [(operator, entered the archive) per candidate]) for every committed batch, in order."""
+        rows = self._db.execute("SELECT batch, operator, entered FROM candidates ORDER BY id")
+        current: int | None = None
+        group: list[tuple[str, bool]] = []
+        for batch, operator, entered in rows:
+            if batch != current and current is not None:
+                yield current, group
+                group = []
+            current = batch
+            group.append((operator, bool(entered)))
+        if current is not None:
+            yield current, group
+
+    def operator_counts(self) -> dict[str, dict[str, int]]:
+        """Per operator: candidates, valid ones, and those that entered the archive."""
+        rows = self._db.execute("SELECT operator, COUNT(*), SUM(outcome = 'valid'), SUM(entered) FROM candidates "
+                                "GROUP BY operator ORDER BY operator")
+        return {op: {"children": n, "valid": int(v or 0), "entered": int(e or 0)} for op, n, v, e in rows}
+
     def outcome_counts(self) -> dict[str, int]:
         return dict(self._db.execute("SELECT outcome, COUNT(*) FROM candidates GROUP BY outcome").fetchall())
 

@@ -1,10 +1,12 @@
-"""Registers the GP mutators with elm: ``gp`` (AST point mutation) and ``gp-tree`` (tree GP)."""
+"""Registers the GP operators with elm: ``gp`` (AST point mutation), ``gp-tree`` (tree GP) and
+``crossover`` (two parents, one child)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from elmcore import hookimpl
+from elm_gp.crossover import CrossoverMutator
 from elm_gp.mutator import GPMutator
 from elm_gp.tree_gp import TreeGPMutator
 
@@ -13,3 +15,4 @@ from elm_gp.tree_gp import TreeGPMutator
 def elm_register_mutators(register: Callable[[type], None]) -> None:
     register(GPMutator)
     register(TreeGPMutator)
+    register(CrossoverMutator)
