@@ -54,6 +54,10 @@ class RunSection(BaseModel):
                                 "(adaptive: a bandit crediting children that enter the archive) or equally")
     portfolio_floor: float = Field(0.1, ge=0.0, le=1.0, description="adaptive portfolio: the share of each batch "
                                                                     "every operator keeps at least")
+    islands: int = Field(1, ge=1, description="archives evolving side by side; batch k draws from and competes "
+                                              "in island k % islands, elites migrate along a ring")
+    migrate_every: int = Field(10, ge=1, description="islands: batches between migrations")
+    migrants: int = Field(1, ge=1, description="islands: best elites each island sends to the next per migration")
     ray_generate_on: Literal["local", "cpu", "gpu"] = Field(
         "local", description="where the mutator runs: in the engine (local), or in a Ray actor on a node with a "
                              "free CPU or GPU")

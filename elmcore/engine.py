@@ -21,6 +21,7 @@ import numpy as np
 from elmcore.config import ConfigError, RunConfig, dump_yaml, resolve
 from elmcore.interfaces import Domain, Mutator, QDAlgorithm
 from elmcore.plugins import PluginManager
+from elmcore.islands import Islands
 from elmcore.portfolio import Bandit, Operators, PortfolioError
 from elmcore.store import CandidateRecord, RunStore, StoreError
 from elmcore.types import ArchiveStats, Child, Evaluation, Outcome
@@ -92,7 +93,11 @@ def build_components(config: RunConfig | dict[str, Any], pm: PluginManager) -> t
         operators = Operators(mutators, config.run.portfolio, config.run.portfolio_floor)
     except ValueError as exc:
         raise ConfigError(f"mutator.name {config.mutator_name!r}: {exc}") from exc
-    qd = config.qd.build(space=domain.behaviour_space(), seed=config.run.seed)
+    space = domain.behaviour_space()
+    qd = config.qd.build(space=space, seed=config.run.seed)
+    if config.run.islands > 1:
+        qd = Islands(lambda: config.qd.build(space=space, seed=config.run.seed), config.run.islands,
+                     config.run.migrate_every, config.run.migrants)
     return domain, operators, qd
 
 
@@ -187,11 +192,16 @@ class Engine:
         """Re-insert every committed valid candidate, batch by batch, and check that the
         archive decisions match what was recorded when the batch was first inserted."""
         last = self.store.next_batch() - 1
-        for batch, group in self.store.valid_by_batch():
+        islands = self.qd if isinstance(self.qd, Islands) else None
+        valid = dict(self.store.valid_by_batch())
+        for batch in range(last + 1) if islands is not None else sorted(valid):
             if batch == last and self.config.run.overlap:
                 self._before_last = copy.deepcopy(self.qd)  # batch last+1 was chosen from this state
+            group = valid.get(batch, [])
+            if islands is not None:
+                islands.use(batch, everywhere=batch == 0 and not self.operators.invents)  # the seed batch
             results = self.qd.insert([c.id for c in group], [c.program for c in group], [c.fitness for c in group],
-                                     [c.descriptors for c in group])
+                                     [c.descriptors for c in group]) if group else []
             for candidate, result in zip(group, results):
                 if result.added != candidate.entered or result.niche != candidate.niche:
                     raise RunError(
@@ -199,6 +209,8 @@ class Engine:
                         f"{candidate.id} "
                         f"(batch {batch}): the run was made with another QD config or plugin version; "
                         "resume it with the versions listed by `elm plugins` at the time, or start a new run")
+            if islands is not None and islands.due(batch):
+                islands.migrate()
         if self.operators.portfolio:  # the portfolio's record, batch by batch as the run made it
             for batch, outcomes in self.store.operators_by_batch():
                 if batch == last and self.config.run.overlap:
@@ -255,6 +267,8 @@ class Engine:
                                  self._submit(next_children, pool))
                 runnable, evaluating = job
                 evaluations = dict(zip(runnable, evaluating.result()))
+                if isinstance(self.qd, Islands):
+                    self.qd.use(batch, everywhere=batch == 0 and not self.operators.invents)  # the seed batch
                 records = self._insert(batch, done, children, evaluations)
                 evaluate_seconds = time.perf_counter() - submitted
                 current = following
@@ -264,6 +278,10 @@ class Engine:
                 if self.operators.portfolio:
                     self.operators.bandit.credit((r.operator, r.entered) for r in records)
                     committed["operators"] = self._operator_stats(records)
+                if isinstance(self.qd, Islands):
+                    committed["islands"] = self.qd.island_stats()
+                    if self.qd.due(batch):
+                        committed["migrated"] = self.qd.migrate()
                 self.store.commit_batch(batch, records, generate_seconds, evaluate_seconds, committed)
                 self.pm.batch_committed(self.run_dir, batch, committed, records)
                 for r in records:
@@ -291,8 +309,10 @@ class Engine:
             self.operators.close()
         return self.qd.stats()
 
-    def _children(self, batch: int, n: int, rng: np.random.Generator, archive: QDAlgorithm,
+    def _children(self, batch: int, n: int, rng: np.random.Generator, archive: QDAlgorithm | Islands,
                   bandit: Bandit | None = None) -> list[Child]:
+        if isinstance(archive, Islands):
+            archive.use(batch)
         if not self.operators.invents and archive.stats().filled == 0:
             if self.store.count() > 0:
                 raise RunError("the archive is empty although candidates were evaluated: no seed was valid; "

@@ -16,7 +16,8 @@ def test_defaults_are_filled_in(pm):
     resolved = build_config(pm, shortcuts={"domain.name": "number", "mutator.name": "shift"}).as_dict()
     assert resolved["run"] == {"evals": 10000, "batch_size": 64, "workers": 1, "seed": 0, "overlap": True,
                                "executor": "local", "ray_address": None, "ray_generate_on": "local",
-                               "portfolio": "adaptive", "portfolio_floor": 0.1}
+                               "portfolio": "adaptive", "portfolio_floor": 0.1, "islands": 1,
+                               "migrate_every": 10, "migrants": 1}
     assert resolved["domain"] == {"name": "number", "start": 0.0, "timeout_s": 2.0}
     assert resolved["mutator"] == {"name": "shift", "step": 3}
     assert resolved["qd"]["name"] == "map-elites"

@@ -15,7 +15,7 @@ from elmcore.config import ConfigError, build_config
 from elmcore.engine import Engine
 from elmcore.plugins import PluginManager
 from elmcore.portfolio import DECAY, Bandit
-from toys import ToyPlugin
+from toys import ToyPlugin, resumed_rows, store_rows as rows
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +27,6 @@ def portfolio_config(pm, *overrides, **run):
     sets = [f"run.{k}={v}" for k, v in {"evals": 301, "batch_size": 25, **run}.items()]
     return build_config(pm, shortcuts={"domain.name": "number", "mutator.name": "shift,shift:far"},
                         overrides=[*sets, "mutator.shift:far.step=9", *overrides])
-
-
-def rows(run_dir):
-    db = sqlite3.connect(run_dir / "store.sqlite")
-    try:
-        return db.execute("SELECT id, batch, parent_id, operator, program, outcome, fitness, niche, entered "
-                          "FROM candidates ORDER BY id").fetchall()
-    finally:
-        db.close()
 
 
 # -- the bandit -------------------------------------------------------------------------------
@@ -106,16 +97,8 @@ def test_uniform_portfolio_gives_equal_shares(pm, tmp_path):
 
 @pytest.mark.parametrize("overlap", [True, False])
 def test_portfolio_resume_equals_an_uninterrupted_run(pm, tmp_path, overlap):
-    whole = Engine.start(tmp_path / "whole", portfolio_config(pm, overlap=overlap), pm)
-    whole.run()
-    whole.close()
-    part = Engine.start(tmp_path / "part", portfolio_config(pm, evals=101, overlap=overlap), pm)
-    part.run()
-    part.close()
-    resumed = Engine.resume(tmp_path / "part", pm, evals=301)
-    resumed.run()
-    resumed.close()
-    assert rows(tmp_path / "part") == rows(tmp_path / "whole")
+    resumed, whole = resumed_rows(pm, lambda pm, **run: portfolio_config(pm, **run), tmp_path, 101, overlap=overlap)
+    assert resumed == whole
     again = Engine.start(tmp_path / "again", portfolio_config(pm, overlap=overlap, workers=2), pm)
     again.run()
     again.close()

@@ -93,3 +93,32 @@ toy_plugin = ToyPlugin()
 
 def rng(seed=0):
     return np.random.default_rng(seed)
+
+
+def store_rows(run_dir):
+    """Every candidate of a run as the store holds it: what equal runs must share."""
+    import sqlite3
+
+    db = sqlite3.connect(run_dir / "store.sqlite")
+    try:
+        return db.execute("SELECT id, batch, parent_id, operator, program, outcome, fitness, niche, status, entered "
+                          "FROM candidates ORDER BY id").fetchall()
+    finally:
+        db.close()
+
+
+def resumed_rows(pm, config_for, tmp_path, part_evals, **run):
+    """The rows of a run stopped at ``part_evals`` and resumed to the full budget, and of the
+    same run uninterrupted; ``config_for(pm, evals=..., **run)`` makes the config."""
+    from elmcore.engine import Engine
+
+    whole = Engine.start(tmp_path / "whole", config_for(pm, **run), pm)
+    whole.run()
+    whole.close()
+    part = Engine.start(tmp_path / "part", config_for(pm, evals=part_evals, **run), pm)
+    part.run()
+    part.close()
+    resumed = Engine.resume(tmp_path / "part", pm, evals=whole.budget)
+    resumed.run()
+    resumed.close()
+    return store_rows(tmp_path / "part"), store_rows(tmp_path / "whole")
