@@ -26,6 +26,7 @@ from elm_llm.prompts import (
     DIFF_STOPS,
     PROMPT_STOPS,
     completion_prompt,
+    crossover_messages,
     cut_function,
     diff_prompt,
     edit_instruction,
@@ -280,3 +281,43 @@ class SampleMutator(LLMMutator):
 
     def apply(self, program: str, completion: str, request: Request) -> str:
         return self.config.prefix + completion  # type: ignore[attr-defined]
+
+
+class CrossoverLLMMutator(LLMMutator):
+    """A chat model is shown two parents and writes one program combining them."""
+
+    name = "llm-crossover"
+    description = "LLM crossover: a chat model sees two parents and writes one program that combines them"
+    Config = EditConfig
+    uses_chat = True
+    parents_per_child = 2
+
+    def mutate(self, parents: Sequence[Parent], rng: np.random.Generator) -> list[Child]:
+        pairs = list(zip(parents[0::2], parents[1::2]))
+        if not pairs:
+            return []
+        requests = [self.pair_request(first, second) for first, second in pairs]
+        seed = int(rng.integers(0, 2**31 - 1))
+        backend = self.backend
+        completions = backend.chat([r.prompt for r in requests], self.sampling(), seed)
+        meta = {"backend": backend.describe(), "seed": seed}
+        return [self._child(first, request, completion, {**meta, "parents": [first.id, second.id]})
+                for (first, second), request, completion in zip(pairs, requests, completions)]
+
+    def pair_request(self, first: Parent, second: Parent) -> Request:
+        messages = crossover_messages(first.program, second.program, self.context)
+        shown = "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
+        return Request(message=f"combine programs {first.id} and {second.id}", prompt=messages, shown=shown)
+
+    def build_request(self, parent: Parent, message: str) -> Request:
+        return self.pair_request(parent, parent)
+
+    def apply(self, program: str, completion: str, request: Request) -> str:
+        try:
+            code = extract_code_block(completion, self.context.function_name)
+        except ReplyFormatError as exc:
+            raise EditRejected(Outcome.NO_EDIT, f"malformed reply: {exc}") from None
+        problem = syntax_problem(code)
+        if problem is not None:
+            raise EditRejected(Outcome.EDIT_FAILED, f"the code block does not parse: {problem}")
+        return assemble_child(program, code)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from elmcore import hookimpl
-from elm_llm.mutators import DiffMutator, EditMutator, PromptMutator, SampleMutator
+from elm_llm.mutators import CrossoverLLMMutator, DiffMutator, EditMutator, PromptMutator, SampleMutator
 
 
 @hookimpl
@@ -14,3 +14,4 @@ def elm_register_mutators(register: Callable[[type], None]) -> None:
     register(PromptMutator)
     register(EditMutator)
     register(SampleMutator)
+    register(CrossoverLLMMutator)

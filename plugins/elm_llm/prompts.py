@@ -33,6 +33,14 @@ EDIT_SYSTEM = (
     "The program must keep defining `{function_name}`."
 )
 EDIT_USER = "{instruction}\n{description}\nThe program `{file_name}`:\n```python\n{program}```"
+CROSSOVER_SYSTEM = (
+    "You are an expert Python programmer who combines two versions of a program into one.\n"
+    "Reply with the whole combined program in a single ```python code block.\n"
+    "The program must keep defining `{function_name}`."
+)
+CROSSOVER_USER = ("Two versions of `{file_name}` follow. Write one program that combines parts of both, "
+                  "taking what each does well.\n{description}\nVersion A:\n```python\n{first}```\n\n"
+                  "Version B:\n```python\n{second}```")
 
 
 def validate_commit_messages(messages: Sequence[tuple[str, float]]) -> None:
@@ -102,6 +110,16 @@ def edit_instruction(context: MutationContext, message: str, source: str) -> str
         return message
     default = MutationContext(file_name="", function_name="").instruction
     return context.instruction if context.instruction and context.instruction != default else message
+
+
+def crossover_messages(first: str, second: str, context: MutationContext) -> list[dict[str, str]]:
+    """The chat prompt of an LLM crossover: two parents in, one combined program out."""
+    description = f"\n{context.description.strip()}\n" if context.description.strip() else ""
+    return [
+        {"role": "system", "content": CROSSOVER_SYSTEM.format(function_name=context.function_name)},
+        {"role": "user", "content": CROSSOVER_USER.format(file_name=context.file_name, description=description,
+                                                          first=_with_newline(first), second=_with_newline(second))},
+    ]
 
 
 def edit_messages(program: str, context: MutationContext, instruction: str) -> list[dict[str, str]]:

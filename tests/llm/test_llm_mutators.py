@@ -214,3 +214,19 @@ def test_plugin_registers_the_four_mutators():
     manager = get_plugin_manager()
     assert {"diff", "prompt", "edit", "sample"} <= set(manager.names("mutator"))
     assert manager.get("mutator", "diff") is DiffMutator
+
+
+def test_llm_crossover_shows_both_parents_and_writes_one_child(fake_openai, parity_context):
+    from elm_llm.mutators import CrossoverLLMMutator
+
+    fake_openai.responder = lambda path, payload: Reply(f"Combined:\n```python\n{FIXED_PARITY}```")
+    first, second = Parent(id=4, program=BUGGY_PARITY), Parent(id=9, program=FIXED_PARITY)
+    children = served(CrossoverLLMMutator, fake_openai, parity_context).mutate([first, second, second, first],
+                                                                              np.random.default_rng(0))
+    assert CrossoverLLMMutator.parents_per_child == 2 and len(children) == 2
+    assert [c.meta["parents"] for c in children] == [[4, 9], [9, 4]]
+    assert children[0].program == FIXED_PARITY and children[0].parent_id == 4
+    assert children[1].outcome is Outcome.NO_EDIT  # the reply is the first parent (9) as it is
+    user = fake_openai.requests[0][1]["messages"][1]["content"]
+    assert "Version A" in user and "Version B" in user
+    assert user.index(BUGGY_PARITY.strip()) < user.index(FIXED_PARITY.strip())  # A is the first parent
