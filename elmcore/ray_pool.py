@@ -270,6 +270,7 @@ class RemoteMutator:
         resources = {"num_gpus": 1} if place == "gpu" else {"num_cpus": 1}
         self.name = mutator_cls.name
         self.invents = bool(getattr(mutator_cls, "invents", False))
+        self.parents_per_child = int(getattr(mutator_cls, "parents_per_child", 1))
         self.config = options
         self._actor = self.ray.remote(**resources, max_restarts=0)(_Generator).remote(mutator_cls, options, context)
 
