@@ -74,7 +74,8 @@ def refused_config(run_dir: str | Path, exc: Exception) -> RunError:
                     "with the plugin versions it was made with, or start a new run")
 
 
-def build_components(config: RunConfig | dict[str, Any], pm: PluginManager) -> tuple[Domain, Operators, QDAlgorithm]:
+def build_components(config: RunConfig | dict[str, Any], pm: PluginManager
+                     ) -> tuple[Domain, Operators, QDAlgorithm | Islands]:
     """Instantiate the run's domain, mutators (one, or a portfolio) and QD algorithm; a
     component that refuses its config (ValueError) becomes a one-line ConfigError naming the
     section."""
@@ -94,11 +95,10 @@ def build_components(config: RunConfig | dict[str, Any], pm: PluginManager) -> t
     except ValueError as exc:
         raise ConfigError(f"mutator.name {config.mutator_name!r}: {exc}") from exc
     space = domain.behaviour_space()
-    qd = config.qd.build(space=space, seed=config.run.seed)
     if config.run.islands > 1:
-        qd = Islands(lambda: config.qd.build(space=space, seed=config.run.seed), config.run.islands,
-                     config.run.migrate_every, config.run.migrants)
-    return domain, operators, qd
+        return domain, operators, Islands(lambda: config.qd.build(space=space, seed=config.run.seed),
+                                          config.run.islands, config.run.migrate_every, config.run.migrants)
+    return domain, operators, config.qd.build(space=space, seed=config.run.seed)
 
 
 def evaluation_pool(config: RunConfig, domain_cls: type[Domain], domain_config: Any = None) -> Any:
@@ -132,7 +132,7 @@ class Engine:
     """One run, bound to its run directory. Create with ``Engine.start`` or ``Engine.resume``."""
 
     def __init__(self, run_dir: Path, config: RunConfig, pm: PluginManager, store: RunStore,
-                 components: tuple[Domain, Mutator, QDAlgorithm] | None = None) -> None:
+                 components: tuple[Domain, Operators, QDAlgorithm | Islands] | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.config = config
         self.pm = pm
