@@ -101,9 +101,9 @@ def build_components(config: RunConfig | dict[str, Any], pm: PluginManager
     return domain, operators, config.qd.build(space=space, seed=config.run.seed)
 
 
-def evaluation_pool(config: RunConfig, domain_cls: type[Domain], domain_config: Any = None) -> Any:
+def evaluation_pool(config: RunConfig, domain_cls: type[Domain]) -> Any:
     """The run's evaluation pool: local worker processes, or Ray actors (``run.executor``)."""
-    options = config.domain.options if domain_config is None else domain_config
+    options = config.domain.options
     if config.run.executor == "ray":
         from elmcore.ray_pool import RayPool
 

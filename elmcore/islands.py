@@ -51,8 +51,7 @@ class Islands:
         return self.union.niche_of(descriptors)
 
     def select(self, n: int, rng: np.random.Generator) -> list[Elite]:
-        island = self.islands[self.active]
-        return island.select(n, rng) if island.stats().filled else self.union.select(n, rng)
+        return self.islands[self.active].select(n, rng)  # the seed batch entered every island
 
     def insert(self, ids: Sequence[int], programs: Sequence[str], fitness: Sequence[float],
                descriptors: Sequence[Sequence[float]]) -> list[InsertResult]:

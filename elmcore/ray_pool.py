@@ -60,7 +60,7 @@ def _reachable(address: str, timeout: float = 5.0) -> None:
                              "run.ray_address (`ray status` on a cluster node shows the address)") from None
 
 
-def connect(address: str | None, num_cpus: int | None = None) -> Any:
+def connect(address: str | None) -> Any:
     """Join the cluster at ``address`` (``auto``, ``ray://host:10001``, ``host:6379``), or start
     a local Ray instance when there is none; once per process."""
     ray = import_ray()
@@ -71,8 +71,6 @@ def connect(address: str | None, num_cpus: int | None = None) -> Any:
                                   "configure_logging": False}
         if address:
             kwargs["address"] = address
-        elif num_cpus is not None:
-            kwargs["num_cpus"] = num_cpus
         try:
             ray.init(**kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -113,7 +111,7 @@ class RayPool(ChunkQueue):
     def __init__(self, domain_cls: type, domain_config: Any, workers: int = 1, address: str | None = None) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
-        self.ray = connect(address, num_cpus=None)
+        self.ray = connect(address)
         self._actor_class = self.ray.remote(num_cpus=1, max_restarts=0)(_Evaluator)
         self._domain_cls, self._domain_config = domain_cls, domain_config
         self.crashes = 0  # actors lost
@@ -226,8 +224,6 @@ class RayPool(ChunkQueue):
     def close(self) -> None:
         if not self._begin_close():
             return
-        if self._dispatcher is not threading.current_thread():
-            self._dispatcher.join(timeout=30)
         for actor in self._actors:
             try:
                 self.ray.get(actor.close.remote(), timeout=30)

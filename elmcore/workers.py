@@ -255,13 +255,16 @@ class ChunkQueue:
         self._queue.clear()
 
     def _begin_close(self) -> bool:
-        """Stop taking jobs and fail those waiting; False when already closing."""
+        """Stop taking jobs, fail those waiting and let the dispatcher thread end (``_dispatcher``);
+        False when already closing."""
         with self._lock:
             if self._closing:
                 return False
             self._closing = True
             self._fail_jobs(WorkerCrashed(self.closed_message))
         self._notify()
+        if self._dispatcher is not threading.current_thread():
+            self._dispatcher.join(timeout=30)
         return True
 
 
@@ -405,8 +408,6 @@ class WorkerPool(ChunkQueue):
     def close(self) -> None:
         if not self._begin_close():
             return
-        if self._dispatcher is not threading.current_thread():
-            self._dispatcher.join(timeout=30)
         for worker in self._workers:
             worker.stop()
         self._workers = []

@@ -13,17 +13,9 @@ import pytest
 from elmcore.config import build_config
 from elmcore.engine import Engine
 from elmcore.plugins import get_plugin_manager
+from toys import store_rows as rows
 
 ray = pytest.importorskip("ray", reason="Ray is an extra: pip install -e '.[ray]' (CI installs it)")
-
-
-def rows(run_dir):
-    db = sqlite3.connect(run_dir / "store.sqlite")
-    try:
-        return db.execute("SELECT id, batch, parent_id, program, outcome, reason, fitness, descriptors, niche, "
-                          "entered FROM candidates ORDER BY id").fetchall()
-    finally:
-        db.close()
 
 
 def run(out, evals, workers, **run_keys):

@@ -101,8 +101,8 @@ def store_rows(run_dir):
 
     db = sqlite3.connect(run_dir / "store.sqlite")
     try:
-        return db.execute("SELECT id, batch, parent_id, operator, program, outcome, fitness, niche, status, entered "
-                          "FROM candidates ORDER BY id").fetchall()
+        return db.execute("SELECT id, batch, parent_id, operator, program, outcome, reason, fitness, descriptors, "
+                          "niche, status, entered FROM candidates ORDER BY id").fetchall()
     finally:
         db.close()
 
