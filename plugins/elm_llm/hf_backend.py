@@ -4,15 +4,11 @@ sampled in batches with left padding, seeded per batch."""
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Sequence
-from pathlib import Path
-from urllib.parse import urlparse
 
 from elm_llm.backend import Backend, ChatMessages, Completion, LLMError, SamplingParams, cut_at_stop
+from elm_llm.runtime import context_length, load_causal_lm, resolve_device, resolve_dtype
 
-DTYPES = ("auto", "float32", "bfloat16", "float16")
 MIN_NEW_TOKENS = 64  # what a prompt near the end of the context is still given; max_new_tokens shrinks to fit
 
 
@@ -27,113 +23,29 @@ class _PaddedDecodeWarningFilter(logging.Filter):
 _PADDED_DECODE_FILTER = _PaddedDecodeWarningFilter()
 
 
-def looks_like_path(model: str) -> bool:
-    """Whether ``model`` names a directory rather than a hub id ("org/name")."""
-    return (os.path.exists(model) or model.startswith(("/", "./", "../", "~"))
-            or model.count("/") > 1 or "\\" in model)
-
-
-def hub_reachable(timeout_s: float = 3.0) -> bool:
-    """A quick TCP probe of the hub endpoint, so a machine without network fails in
-    seconds instead of after a minute of download retries."""
-    from huggingface_hub import constants
-
-    if constants.HF_HUB_OFFLINE:
-        return False
-    url = urlparse(constants.ENDPOINT)
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        with socket.create_connection((url.hostname or "", port), timeout=timeout_s):
-            return True
-    except OSError:
-        return False
-
-
-def resolve_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise LLMError(f"device {device!r} requested but torch sees no GPU; set mutator.device to 'cpu' or 'auto'")
-    return device
-
-
-def resolve_dtype(dtype: str, device: str):
-    import torch
-
-    if dtype not in DTYPES:
-        raise LLMError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
-    if dtype == "auto":
-        if device.startswith("cuda"):
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float32
-    return getattr(torch, dtype)
-
-
-def locate_model(model: str) -> tuple[str, bool]:
-    """(what to pass to ``from_pretrained``, whether to stay offline) for a model name: a
-    model shipped with elm (by its name), a local directory, or a hub id (from the local
-    cache when it is there; LLMError when it is not and the hub cannot be reached)."""
-    from elm_models import shipped_model
-
-    shipped = shipped_model(model)
-    if shipped is not None:
-        return str(shipped), True
-    if looks_like_path(model):
-        path = Path(model).expanduser()
-        if not path.is_dir():
-            raise LLMError(f"model path {model!r} is not a directory; pass --model PATH to a directory "
-                           f"written by save_pretrained")
-        return str(path), True
-    from huggingface_hub import try_to_load_from_cache
-
-    if isinstance(try_to_load_from_cache(model, "config.json"), str):
-        return model, True  # in the local hub cache: no network needed
-    if not hub_reachable():
-        raise LLMError(f"model {model!r} is not in the local Hugging Face cache and the hub cannot be "
-                       f"reached; pass --model PATH to a local directory with the model files")
-    return model, False
-
-
 class TransformersBackend(Backend):
     """A causal LM run in this process. ``batch_size`` counts sequences per forward pass."""
 
     def __init__(self, model: str, device: str = "auto", dtype: str = "auto", batch_size: int = 8) -> None:
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
         modeling_logger = hf_logging.get_logger("transformers.modeling_utils")
         if _PADDED_DECODE_FILTER not in modeling_logger.filters:
             modeling_logger.addFilter(_PADDED_DECODE_FILTER)
         self.model_name = model
         self.batch_size = max(1, int(batch_size))
-        self.device = resolve_device(device)
+        self.device = resolve_device(device, option="mutator.device")
         self.dtype = resolve_dtype(dtype, self.device)
-        source, local = locate_model(model)
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
-            self.model = AutoModelForCausalLM.from_pretrained(source, local_files_only=local, dtype=self.dtype)
-        except Exception as exc:  # transformers raises OSError, ValueError, KeyError... for a bad model dir
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise LLMError(f"cannot load model {model!r}: {first}; pass --model PATH to a directory "
-                           f"written by save_pretrained (config.json, weights, tokenizer files)") from None
+        self.tokenizer, self.model = load_causal_lm(model, self.dtype, option="--model")
         self.model.to(self.device)
         self.model.eval()
         self.tokenizer.padding_side = "left"
-        if self.tokenizer.pad_token_id is None:
-            if self.tokenizer.eos_token_id is None:
-                raise LLMError(f"model {model!r}: the tokenizer has neither a pad nor an end-of-text token")
-            self.tokenizer.pad_token = self.tokenizer.eos_token
         eos = self.model.generation_config.eos_token_id
         if eos is None:
             eos = self.tokenizer.eos_token_id
         self.eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
-        cfg = self.model.config
-        self.context_length = int(getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
-                                  or getattr(cfg, "n_ctx", None) or 2048)
+        self.context_length = context_length(self.model.config)
         self.supports_chat = bool(getattr(self.tokenizer, "chat_template", None))
         self.start_text = self.tokenizer.bos_token or self.tokenizer.eos_token or ""
         # set by elm's trainer: the model never wrote longer completions, so longer ones are rambling

@@ -1,14 +1,18 @@
-"""Small randomly initialised causal LMs with a tokenizer trained on the spot, saved as
-a model directory: they exercise the transformers backend offline (tests, benchmarks)
-where no pretrained weights can be downloaded. Their output is noise."""
+"""Small randomly initialised causal LMs with a tokenizer trained on the spot (by the
+runtime's ``train_code_tokenizer``), saved as a model directory: they exercise the
+transformers backend offline (tests, benchmarks) where no pretrained weights can be
+downloaded. Their output is noise."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-DIFF_TOKENS = ("<NME>", "<BEF>", "<MSG>", "<DFF>")
-END_OF_TEXT = "<|endoftext|>"
+from elm_llm.runtime import DIFF_TOKENS, END_OF_TEXT, train_code_tokenizer
+
+__all__ = ["CHAT_TEMPLATE", "CODEGEN_350M", "DIFF_TOKENS", "END_OF_TEXT", "TRAINING_TEXTS", "build_random_model",
+           "save_random_model", "train_code_tokenizer"]
+
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}\n{% endfor %}"
     "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
@@ -31,45 +35,6 @@ TRAINING_TEXTS = (
     "class Point:\n    def __init__(self, x, y):\n        self.x = x\n        self.y = y\n\n"
     "    def __repr__(self):\n        return f'Point({self.x}, {self.y})'\n",
 )
-
-
-LINE_PIECES = r"\n|^[-+]?[ \t]*|(?<![\w.])\d+(?:\.\d+)?"
-"""Where ``pieces="lines"`` cuts text before BPE: at each newline, after each line's diff
-marker and indentation, and around each number (not digits inside a name). The text of a
-line between numbers can merge into one token, a line of a program and the same line as
-diff context or removal end in the same tokens, and a number is a token of its own (a
-hunk header is ``@@ -``, numbers and commas; changing a constant changes one token)."""
-
-
-def train_code_tokenizer(texts: tuple[str, ...] | list[str] = TRAINING_TEXTS, vocab_size: int = 512,
-                         chat_template: str | None = None, pieces: str = "words") -> Any:
-    """A byte-level BPE tokenizer with the diff markers and end-of-text as special tokens
-    (a diff marker is then always one token, as in the diff-codegen tokenizer).
-    ``pieces="words"`` merges within words (GPT-2's rule); ``"lines"`` within the text of a
-    line (see ``LINE_PIECES``): a small model then reads and copies whole lines."""
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    specials = [END_OF_TEXT, *DIFF_TOKENS]
-    raw = Tokenizer(models.BPE())
-    if pieces == "lines":
-        raw.pre_tokenizer = pre_tokenizers.Sequence([
-            pre_tokenizers.Split(Regex(LINE_PIECES), behavior="isolated"),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
-    elif pieces == "words":
-        raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    else:
-        raise ValueError(f"unknown pieces {pieces!r}; use 'words' or 'lines'")
-    raw.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    raw.train_from_iterator(list(texts), trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token=END_OF_TEXT, bos_token=END_OF_TEXT,
-                                        pad_token=END_OF_TEXT, model_max_length=1_000_000)
-    tokenizer.add_special_tokens({"additional_special_tokens": list(DIFF_TOKENS)})
-    if chat_template:
-        tokenizer.chat_template = chat_template
-    return tokenizer
 
 
 def build_random_model(kind: str, tokenizer: Any, seed: int = 0, **sizes: Any) -> Any:

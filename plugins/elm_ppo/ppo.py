@@ -157,23 +157,13 @@ class PPOLearner(ConditionalLearner):
         if self._loaded:
             return
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
-        from elm_llm.hf_backend import locate_model, resolve_device
+        from elm_llm.runtime import context_length, load_causal_lm, resolve_device
         from elm_ppo.ten import make_ten
 
-        hf_logging.disable_progress_bar()
         self.torch = torch
-        self.device = resolve_device(self.config.device)
-        source, local = locate_model(self.config.model)
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
-            self.policy = AutoModelForCausalLM.from_pretrained(source, local_files_only=local, dtype=torch.float32)
-        except Exception as exc:  # transformers raises OSError, ValueError, KeyError... for a bad directory
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise ValueError(f"cannot load model {self.config.model!r}: {first}; pass --model with a directory "
-                             "written by save_pretrained (a Stage-2 model from `elm train`)") from None
+        self.device = resolve_device(self.config.device, option="learner.device")
+        self.tokenizer, self.policy = load_causal_lm(self.config.model, torch.float32, option="--model")
         self.start_id = self.tokenizer.bos_token_id if self.tokenizer.bos_token_id is not None \
             else self.tokenizer.eos_token_id
         self.eos_id = self.tokenizer.eos_token_id
@@ -212,8 +202,7 @@ class PPOLearner(ConditionalLearner):
             {"params": list(self.value_body.parameters()) + list(self.value_head.parameters()),
              "lr": self.config.value_lr},
             {"params": [p for p in self.value_ten.parameters() if p.requires_grad], "lr": self.config.ten_lr}])
-        context = int(getattr(self.policy.config, "n_positions", 0) or getattr(
-            self.policy.config, "max_position_embeddings", 0) or 2048)
+        context = context_length(self.policy.config)
         own = getattr(self.policy.generation_config, "max_new_tokens", None)
         self.max_new_tokens = min(self.config.max_new_tokens, own or self.config.max_new_tokens, context - 1)
         self._loaded = True

@@ -103,6 +103,136 @@ def dataset_programs(
                + (f"; {len(left_out)} run(s) excluded by seed" if left_out else ""))
 
 
+def _counted(progress_label: str):
+    """A progress callback printing a line every few seconds on stderr."""
+    last = [0.0]
+
+    def report(done: int, total: int) -> None:
+        if time.monotonic() - last[0] > 10 or done == total:
+            last[0] = time.monotonic()
+            typer.echo(f"{progress_label}: {done:,}/{total:,}", err=True)
+    return report
+
+
+@dataset_app.command("code")
+def dataset_code(
+    out: Annotated[Path, typer.Option(help="dataset directory to create")],
+    from_: Annotated[str, typer.Option("--from", help="comma-separated: stdlib, site-packages, or paths of "
+                                                      "directories or .py files")] = "stdlib,site-packages",
+    include_unknown: Annotated[bool, typer.Option(help="also use code whose licence cannot be found (only if you "
+                                                       "know you may)")] = False,
+    max_file_kb: Annotated[int, typer.Option(help="leave out files larger than this (KB)")] = 100,
+    max_record_chars: Annotated[int, typer.Option(help="a file longer than this becomes one record per top-level "
+                                                       "definition")] = 6000,
+    near: Annotated[float, typer.Option(help="files whose sets of lines overlap at least this much (Jaccard) "
+                                             "are near duplicates")] = 0.8,
+    holdout: Annotated[float, typer.Option(help="fraction of files held out (by content hash)")] = 0.01,
+) -> None:
+    """A corpus of Python source from this machine (the standard library, installed packages
+    whose licence is permissive, or PATHs): one record per file or top-level definition,
+    duplicates and near duplicates dropped, a manifest of every package and its licence."""
+    from elm_train.corpus import CorpusError, build_corpus
+
+    sources = [s.strip() for s in from_.split(",") if s.strip()]
+    if not sources:
+        _fail("--from is empty; pass stdlib, site-packages or paths")
+    if not 0 <= holdout < 1:
+        _fail(f"--holdout {holdout}: must be at least 0 and below 1")
+    if not 0 < near <= 1:
+        _fail(f"--near {near}: must be above 0 and at most 1")
+    try:
+        check_new_dir(out)
+        train, test, manifest = build_corpus(sources, include_unknown, max_file_kb * 1024, max_record_chars, near,
+                                             holdout, _counted("files"))
+        _check_space(out, sum(len(r["text"]) for r in train + test) * 4)
+        write_dataset(out, "code", {"train": train, "test": test}, manifest)
+    except (CorpusError, DatasetError) as exc:
+        _fail(str(exc))
+    counts = manifest["counts"]
+    used = sum(1 for p in manifest["packages"] if p["included"] and p["kept_files"])
+    typer.echo(f"{out}: {len(train):,} train and {len(test):,} held-out records ({counts['chars'] / 1e6:,.1f}M "
+               f"characters) from {counts['kept']:,} of {counts['files']:,} files in {used} packages; left out: "
+               f"{counts['exact_duplicates'] + counts['near_duplicates']:,} duplicates, {counts['too_large']} too "
+               f"large, {counts['not_utf8']} not UTF-8, {counts['not_parsing']} not parsing, "
+               f"{len(manifest['left_out_packages'])} packages by licence (see elm_dataset.json)")
+
+
+def _check_space(out: Path, needed: int) -> None:
+    import shutil as _shutil
+
+    parent = out.resolve().parent
+    while not parent.exists():
+        parent = parent.parent
+    free = _shutil.disk_usage(parent).free
+    if free < needed:
+        raise DatasetError(f"--out {out}: {free / 1e6:,.0f} MB free on its disk, about {needed / 1e6:,.0f} MB "
+                           "needed; free some space or choose another directory (nothing was written)")
+
+
+@dataset_app.command("commits")
+def dataset_commits(
+    from_: Annotated[Path, typer.Option("--from", help="a code corpus made by `elm dataset code`")],
+    out: Annotated[Path, typer.Option(help="dataset directory to create")],
+    mix: Annotated[str, typer.Option(help="share of each kind of commit: bugfix, complete (missing lines), change "
+                                          "(the reverse of a bug)")] = "bugfix=0.5,complete=0.2,change=0.3",
+    context: Annotated[int, typer.Option(help="context lines around each change in the diffs")] = 3,
+    per_function: Annotated[int, typer.Option(help="commits made from each function")] = 1,
+    max_commits: Annotated[Optional[int], typer.Option(help="stop after this many training commits")] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+) -> None:
+    """Synthetic commits (<NME> <BEF> <MSG> <DFF>) from the functions of a code corpus:
+    bugs put in and fixed, missing lines written back, small changes; every diff is checked
+    to apply exactly and give the other side back."""
+    from elm_train.commits import DEFAULT_MIX, KINDS, make_commits
+    from elm_train.corpus import CORPUS_VERSION
+    from elm_train.dataset_dir import load_split, read_manifest
+
+    try:
+        shares = {k: 0.0 for k in DEFAULT_MIX}
+        for part in mix.split(","):
+            key, _, value = part.partition("=")
+            if key.strip() not in KINDS:
+                raise ValueError(f"unknown kind {key.strip()!r} (use {', '.join(KINDS)})")
+            shares[key.strip()] = float(value)
+        if any(v < 0 for v in shares.values()) or sum(shares.values()) <= 0:
+            raise ValueError("shares must be non-negative with a positive sum")
+    except ValueError as exc:
+        _fail(f"--mix {mix!r}: {exc}; e.g. bugfix=0.5,complete=0.2,change=0.3")
+    if not 0 <= context <= 20:
+        _fail(f"--context {context}: must be between 0 and 20")
+    if per_function < 1:
+        _fail(f"--per-function {per_function}: must be at least 1")
+    try:
+        check_new_dir(out)
+        manifest = read_manifest(from_)
+        if manifest.get("kind") != "code":
+            raise DatasetError(f"--from {from_} is a {manifest.get('kind')!r} dataset, not a code corpus; make one "
+                               "with `elm dataset code --out DIR`")
+        if manifest.get("corpus_version") != CORPUS_VERSION:
+            raise DatasetError(f"--from {from_} was made by another version of `elm dataset code` (corpus version "
+                               f"{manifest.get('corpus_version')}, this one reads {CORPUS_VERSION}); make it again")
+        train_rows, test_rows = load_split(from_, "train"), load_split(from_, "test")
+        train, counts = make_commits(train_rows, shares, seed, context, per_function, max_commits,
+                                     progress=_counted("corpus records"))
+        test, test_counts = make_commits(test_rows, shares, seed + 1, context, per_function,
+                                         None if max_commits is None else max(1, max_commits // 50))
+        if not train:
+            raise DatasetError(f"no commit could be made from {from_} ({counts['functions_tried']} functions of 3-40 "
+                               "lines tried); use a corpus with more functions")
+        _check_space(out, sum(len(r["prompt"]) + len(r["completion"]) for r in train + test) * 4)
+        write_dataset(out, "commits", {"train": train, "test": test}, {
+            "from": str(from_), "corpus": {"sources": manifest.get("sources"), "rows": manifest.get("rows")},
+            "mix": shares, "context": context, "per_function": per_function, "max_commits": max_commits,
+            "seed": seed, "counts": dict(sorted(counts.items())), "test_counts": dict(sorted(test_counts.items()))})
+    except DatasetError as exc:
+        _fail(str(exc))
+    kinds = ", ".join(f"{k} {counts.get('kind:' + k, 0):,}" for k in KINDS)
+    dropped = sum(v for k, v in counts.items() if k.startswith("unverified:"))
+    typer.echo(f"{out}: {len(train):,} train and {len(test):,} held-out commits ({kinds}) from "
+               f"{counts['functions_tried']:,} functions; {dropped} whose diff did not give the function back "
+               f"were dropped")
+
+
 class _TrainPrinter:
     """A progress bar on a terminal (loss, tokens/s); a log line every few seconds otherwise."""
 
@@ -145,7 +275,9 @@ class _TrainPrinter:
 
 
 def train_command(
-    data: Annotated[Optional[Path], typer.Option(help="dataset directory made by `elm dataset`")] = None,
+    data: Annotated[Optional[list[str]], typer.Option(help="dataset directory made by `elm dataset` (repeat to train "
+                                                          "on several; DIR:ROWS takes a seeded sample of ROWS rows)")
+                    ] = None,
     out: Annotated[Optional[Path], typer.Option(help="model directory to create")] = None,
     init: Annotated[Optional[str], typer.Option(help="model to fine-tune: directory, shipped name or hub id "
                                                      "(default: train from scratch)")] = None,
@@ -179,9 +311,9 @@ def train_command(
                       "and --init")
             trainer = Trainer.resume(resume)
         else:
-            if data is None or out is None:
+            if not data or out is None:
                 _fail("give --data DIR and --out MODEL_DIR (or --resume MODEL_DIR)")
-            args = TrainArgs(data=str(data), out=str(out), init=init, size=size, steps=steps, epochs=epochs, lr=lr,
+            args = TrainArgs(data=list(data), out=str(out), init=init, size=size, steps=steps, epochs=epochs, lr=lr,
                              batch_tokens=batch_tokens, context=context, vocab_size=vocab_size, pieces=pieces,
                              loss=loss,
                              eval_every=eval_every, save_every=save_every, seed=seed, device=device)

@@ -32,10 +32,12 @@ def _features(kind: str):
 
     from datasets import Features, Sequence, Value
 
+    from elm_train.commits import CommitRecord
+    from elm_train.corpus import CodeRecord
     from elm_train.programs import ProgramRecord
     from elm_train.records import DiffRecord
 
-    record_types = {"diffs": DiffRecord, "programs": ProgramRecord}
+    record_types = {"diffs": DiffRecord, "programs": ProgramRecord, "code": CodeRecord, "commits": CommitRecord}
     if kind not in record_types:
         raise DatasetError(f"unknown dataset kind {kind!r}")
 
@@ -93,7 +95,8 @@ def read_manifest(path: Path) -> dict[str, Any]:
     manifest = path / MANIFEST
     if not manifest.is_file():
         raise DatasetError(f"{path} is not a dataset directory (no {MANIFEST}); make one with "
-                           "`elm dataset diffs RUN_DIR --out DIR` or `elm dataset programs RUN_DIR --out DIR`")
+                           "`elm dataset diffs RUN_DIR --out DIR`, `elm dataset programs RUN_DIR --out DIR` or "
+                           "`elm dataset code --out DIR`")
     try:
         data = json.loads(manifest.read_text())
     except (OSError, ValueError) as exc:

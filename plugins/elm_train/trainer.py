@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Literal, Optional
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from elm_train.dataset_dir import DatasetError, load_split, read_manifest
 from elm_train.sizes import SIZES, gpt2_config, size_names
@@ -38,6 +38,7 @@ from elm_train.sizes import SIZES, gpt2_config, size_names
 CHECKPOINT = "checkpoint"
 RECIPE = "training.json"
 IGNORE = -100
+TOKENIZER_CHARS = 20_000_000  # a tokenizer trained from scratch reads a sample of about this many characters
 
 
 class TrainError(ValueError):
@@ -49,7 +50,8 @@ class TrainArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    data: str
+    data: list[str] = Field(description="dataset directories; ``DIR:ROWS`` takes a seeded sample of ROWS training "
+                                         "rows of DIR")
     out: str
     init: Optional[str] = Field(None, description="model to fine-tune (path, shipped name or hub id)")
     size: str = Field("1m", description="named size when training from scratch")
@@ -75,8 +77,19 @@ class TrainArgs(BaseModel):
     grad_clip: float = Field(1.0, gt=0)
     dropout: float = Field(0.0, ge=0, lt=1)
 
+    @field_validator("data", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: Any) -> Any:
+        if isinstance(value, (str, Path)):  # one directory (and checkpoints written before several were taken)
+            return [str(value)]
+        return [str(v) for v in value] if isinstance(value, (list, tuple)) else value
+
     @model_validator(mode="after")
     def _check(self) -> "TrainArgs":
+        if not self.data:
+            raise ValueError("give at least one --data directory")
+        for spec in self.data:
+            data_source(spec)
         if self.init is None and self.size not in SIZES:
             raise ValueError(f"--size {self.size!r} is not a named size; use one of {size_names()}")
         if self.steps is not None and self.epochs is not None:
@@ -114,14 +127,46 @@ class History:
 
 
 # -- data ---------------------------------------------------------------------------
-def data_fingerprint(data_dir: Path) -> str:
-    manifest = read_manifest(data_dir)
-    return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:16]
+def data_source(spec: str) -> tuple[Path, int | None]:
+    """``DIR`` or ``DIR:ROWS`` -> (directory, rows to sample or None for all)."""
+    head, sep, tail = str(spec).rpartition(":")
+    if sep and tail.isdigit() and head:
+        if int(tail) < 1:
+            raise ValueError(f"--data {spec}: ROWS must be at least 1")
+        return Path(head), int(tail)
+    return Path(spec), None
+
+
+def data_fingerprint(data: str | list[str]) -> str:
+    """A hash of the datasets' manifests (and row samples): resuming checks it is unchanged."""
+    specs = [data] if isinstance(data, str) else list(data)
+    parts = []
+    for spec in specs:
+        path, rows = data_source(spec)
+        manifest = read_manifest(path)
+        parts.append(json.dumps(manifest, sort_keys=True) + ("" if rows is None else f"|rows={rows}"))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def tokenizer_texts(rows: list[dict], max_chars: int, seed: int) -> list[str]:
+    """A seeded sample of the training texts, about ``max_chars`` long in all, to train a
+    tokenizer on (a large corpus is more than a 4,096-entry vocabulary needs)."""
+    order = np.random.default_rng([seed, 7]).permutation(len(rows))
+    texts, total = [], 0
+    for i in order.tolist():
+        text = rows[i]["prompt"] + rows[i]["completion"]
+        texts.append(text)
+        total += len(text)
+        if total >= max_chars:
+            break
+    return texts
 
 
 def encode(tokenizer: Any, rows: list[dict], context: int) -> tuple[list[Example], int]:
     """Token ids of each row (prompt, completion, end-of-text) and how many were too long.
-    An empty prompt starts with the end-of-text token, so unconditional sampling has a start."""
+    An empty prompt starts with the end-of-text token, so unconditional sampling has a start.
+    A row without a prompt (plain text: a corpus file) longer than the context is cut into
+    windows of ``context`` tokens; a row with a prompt that is too long is left out."""
     eos = tokenizer.eos_token_id
     examples: list[Example] = []
     too_long = 0
@@ -131,6 +176,10 @@ def encode(tokenizer: Any, rows: list[dict], context: int) -> tuple[list[Example
         prompt = list(prompt) or [eos]
         ids = prompt + list(completion) + [eos]
         if len(ids) > context:
+            if prompt == [eos]:
+                examples.extend(Example(ids[start:start + context], 1 if start == 0 else 0)
+                                for start in range(0, len(ids), context) if len(ids) - start >= 8)
+                continue
             too_long += 1
             continue
         examples.append(Example(ids, len(prompt)))
@@ -178,28 +227,37 @@ class Trainer:
     def __init__(self, args: TrainArgs, state: dict[str, Any] | None) -> None:
         import torch
 
-        from elm_llm.hf_backend import resolve_device
+        from elm_llm.runtime import ModelError, resolve_device
 
         self.torch = torch
         self.args = args
         self.out = Path(args.out)
-        self.data = Path(args.data)
+        self.sources = [data_source(spec) for spec in args.data]
         try:
             self.device = resolve_device(args.device)
-        except ValueError as exc:
-            raise TrainError(str(exc).replace("mutator.device", "--device")) from None
+        except ModelError as exc:
+            raise TrainError(exc.worded("--device")) from None
         self.state = state or {}
         self.history = History(**{k: [tuple(x) for x in v] for k, v in self.state.get("history", {}).items()})
-        self.train_rows = load_split(self.data, "train")
-        self.test_rows = load_split(self.data, "test")
+        self.train_rows: list[dict] = []
+        self.test_rows: list[dict] = []
+        per_source = max(1, args.eval_examples // len(self.sources))
+        for number, (path, rows) in enumerate(self.sources):
+            train = load_split(path, "train")
+            if rows is not None and rows < len(train):
+                pick = np.random.default_rng([args.seed, number]).choice(len(train), rows, replace=False)
+                train = [train[i] for i in sorted(pick.tolist())]
+            self.train_rows += train
+            self.test_rows += load_split(path, "test")[:per_source]  # each source's held-out share
+        names = ", ".join(str(p) for p, _ in self.sources)
         if not self.train_rows:
-            raise TrainError(f"{self.data} has no training examples; export more runs or lower --holdout")
+            raise TrainError(f"{names} has no training examples; export more runs or lower --holdout")
         source = Path(args.out) / CHECKPOINT if state else None
         self.tokenizer, self.model = self._build(source)
         self.train_examples, self.too_long = encode(self.tokenizer, self.train_rows, args.context)
         self.test_examples, _ = encode(self.tokenizer, self.test_rows[:args.eval_examples], args.context)
         if not self.train_examples:
-            raise TrainError(f"every training example of {self.data} is longer than --context {args.context} "
+            raise TrainError(f"every training example of {names} is longer than --context {args.context} "
                              "tokens; raise --context")
         vocab = self.model.get_input_embeddings().num_embeddings
         top = max(max(e.ids) for e in self.train_examples)
@@ -234,9 +292,13 @@ class Trainer:
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise TrainError(f"--out {out} already exists and is not empty; choose another directory "
                              "(nothing there was changed)")
-        read_manifest(Path(args.data))
-        # the data by absolute path: `elm train --resume` may run from another directory
-        return cls(args.model_copy(update={"data": str(Path(args.data).resolve())}), None)
+        resolved = []
+        for spec in args.data:
+            path, rows = data_source(spec)
+            read_manifest(path)
+            # the data by absolute path: `elm train --resume` may run from another directory
+            resolved.append(str(path.resolve()) + ("" if rows is None else f":{rows}"))
+        return cls(args.model_copy(update={"data": resolved}), None)
 
     @classmethod
     def resume(cls, out: Path) -> "Trainer":
@@ -258,46 +320,29 @@ class Trainer:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise TrainError(f"{state_file} cannot be read ({exc}); the checkpoint is damaged, start again "
                              "with another --out") from None
-        if data_fingerprint(Path(args.data)) != state.get("data"):
+        if data_fingerprint(args.data) != state.get("data"):
             raise TrainError(f"the dataset {args.data} changed since this training started (its manifest "
                              "differs); resume with the data it started with, or start a new training")
         return cls(args, state)
 
     def _build(self, checkpoint: Path | None):
-        from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2LMHeadModel
-        from transformers.utils import logging as hf_logging
+        from transformers import GPT2LMHeadModel
 
-        hf_logging.disable_progress_bar()
+        from elm_llm.runtime import ModelError, load_causal_lm, quiet_transformers, train_code_tokenizer
 
+        quiet_transformers()
         args = self.args
-        if checkpoint is not None:
-            tokenizer = AutoTokenizer.from_pretrained(str(checkpoint), local_files_only=True)
-            model = AutoModelForCausalLM.from_pretrained(str(checkpoint), local_files_only=True,
-                                                         dtype=self.torch.float32)
-            return tokenizer, model
-        if args.init:
-            from elm_llm.backend import LLMError
-            from elm_llm.hf_backend import locate_model
-
+        if checkpoint is not None or args.init:
             try:
-                source, local = locate_model(args.init)
-                tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
-                model = AutoModelForCausalLM.from_pretrained(source, local_files_only=local,
-                                                             dtype=self.torch.float32)
-            except LLMError as exc:
-                raise TrainError(str(exc).replace("--model PATH", "--init PATH")) from None
-            except Exception as exc:  # transformers raises OSError, ValueError, KeyError... for a bad dir
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise TrainError(f"cannot load --init {args.init!r}: {first}; pass a directory written by "
-                                 "save_pretrained (config.json, weights, tokenizer files)") from None
+                tokenizer, model = load_causal_lm(str(checkpoint) if checkpoint is not None else args.init,
+                                                  self.torch.float32, option="--init")
+            except ModelError as exc:
+                raise TrainError(exc.worded("--init")) from None
             if tokenizer.eos_token_id is None:
-                raise TrainError(f"the tokenizer of --init {args.init!r} has no end-of-text token")
-            if tokenizer.pad_token_id is None:
-                tokenizer.pad_token = tokenizer.eos_token
+                raise TrainError(f"the tokenizer of --init {args.init!r} has no end-of-text token; pass a model "
+                                 "whose tokenizer has one")
             return tokenizer, model
-        from elm_llm.random_models import train_code_tokenizer
-
-        texts = [r["prompt"] + r["completion"] for r in self.train_rows]
+        texts = tokenizer_texts(self.train_rows, TOKENIZER_CHARS, args.seed)
         tokenizer = train_code_tokenizer(texts, vocab_size=args.vocab_size, pieces=args.pieces)
         self.torch.manual_seed(args.seed)
         config = gpt2_config(args.size, len(tokenizer), args.context, tokenizer.eos_token_id, args.dropout)
@@ -411,7 +456,7 @@ class Trainer:
 
     # -- writing ------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
-        return {"args": self.args.model_dump(), "data": data_fingerprint(self.data), "step": self.step,
+        return {"args": self.args.model_dump(), "data": data_fingerprint(self.args.data), "step": self.step,
                 "seconds": self.seconds, "tokens": self.tokens_seen, "total_steps": self.total_steps,
                 "history": {"train": self.history.train, "eval": self.history.eval},
                 "torch_rng": self.torch.get_rng_state().tolist()}
@@ -440,13 +485,20 @@ class Trainer:
     def finish(self) -> dict[str, Any]:
         """Save the model directory and the recipe, then drop the checkpoint."""
         final_eval = self.history.eval[-1][1] if self.history.eval else None
-        manifest = read_manifest(self.data)
+        sources = []
+        for path, rows in self.sources:
+            manifest = read_manifest(path)
+            sources.append({"path": str(path), "sampled_rows": rows, "kind": manifest.get("kind"),
+                            "rows": manifest.get("rows"), "runs": manifest.get("runs"),
+                            "filter": manifest.get("filter"), "threshold": manifest.get("threshold"),
+                            "domain": manifest.get("domain"), "qd": manifest.get("qd"),
+                            "sources": manifest.get("sources"), "mix": manifest.get("mix")})
+        # one dataset: its description as before; several: each, in order
+        data = dict(sources[0]) if len(sources) == 1 else {"sources": sources}
+        data["fingerprint"] = data_fingerprint(self.args.data)
         recipe = {
             "args": self.args.model_dump(),
-            "data": {"path": str(self.data), "kind": manifest.get("kind"), "rows": manifest.get("rows"),
-                     "runs": manifest.get("runs"), "filter": manifest.get("filter"),
-                     "threshold": manifest.get("threshold"), "domain": manifest.get("domain"),
-                     "qd": manifest.get("qd"), "fingerprint": data_fingerprint(self.data)},
+            "data": data,
             "examples": {"train": len(self.train_examples), "too_long": self.too_long,
                          "held_out_evaluated": len(self.test_examples)},
             "model": {"type": self.model.config.model_type, "parameters": self.parameters,

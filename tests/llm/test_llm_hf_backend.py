@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from elm_llm.backend import LLMError, SamplingParams
-from elm_llm.hf_backend import TransformersBackend, looks_like_path
+from elm_llm.hf_backend import TransformersBackend
+from elm_llm.runtime import looks_like_path
 
 PROMPTS = ["<NME> parity.py\n<BEF> def parity(b1, b2, b3, b4):\n", "def f():", "x = 1\n" * 5, "import math\n",
            "<MSG> Fixed bugs\n<DFF>"]

@@ -127,7 +127,7 @@ def test_cli_errors(tmp_path: Path, data: Path) -> None:
     (tmp_path / "noweights").mkdir()
     (tmp_path / "noweights" / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
     line = error_line(elm("train", "--data", str(data), "--out", "m", "--init", "./noweights", cwd=tmp_path))
-    assert "cannot load --init './noweights'" in line and "save_pretrained" in line
+    assert "cannot load model './noweights'" in line and "pass --init PATH" in line and "save_pretrained" in line
     line = error_line(elm("train", "--data", str(data), "--out", "m", "--size", "huge", cwd=tmp_path))
     assert "'huge'" in line and "0.1m" in line
     line = error_line(elm("train", "--resume", "nothing", cwd=tmp_path))
@@ -172,3 +172,37 @@ def test_a_tokenizer_that_belongs_to_another_model_is_refused(tmp_path: Path, da
                           cwd=tmp_path))
     assert "64 embeddings" in line and "belongs to another model" in line
     assert not (tmp_path / "m").exists()
+
+
+def code_rows(n: int, offset: int = 0) -> list[dict]:
+    """Corpus records (no prompt): functions of one pattern, some longer than the context."""
+    rows = []
+    for k in range(offset, offset + n):
+        lines = 3 + k % 5 if k % 10 else 40  # every tenth row is longer than the context: cut into windows
+        text = f"def g{k}(x):\n" + "".join(f"    x = x + {i}\n" for i in range(lines)) + "    return x\n"
+        rows.append(dict(name=f"m/{k}.py", package="m", version="1", licence="MIT", text=text, prompt="",
+                         completion=text, file_sha=f"{k:016x}"))
+    return rows
+
+
+def test_pretraining_on_code_and_commits_lowers_held_out_loss(tmp_path: Path, data: Path) -> None:
+    from elm_train.trainer import encode
+
+    code = tmp_path / "code"
+    write_dataset(code, "code", {"train": code_rows(120), "test": code_rows(16, offset=1000)}, {"corpus_version": 1})
+    trainer = Trainer.start(TrainArgs(data=[str(code), f"{data}:100"], out=str(tmp_path / "m"), steps=40,
+                                      eval_every=20, lr=3e-3, **SMALL))
+    assert len([r for r in trainer.train_rows if r["prompt"] == ""]) == 120
+    assert len([r for r in trainer.train_rows if r["prompt"]]) == 100  # a sample of the diffs' 160
+    long_row = code_rows(1, offset=10)[0]
+    windows, too_long = encode(trainer.tokenizer, [long_row], 160)
+    assert len(windows) >= 2 and too_long == 0 and all(len(w.ids) <= 160 for w in windows)
+    ids = trainer.tokenizer(long_row["completion"], add_special_tokens=False)["input_ids"]
+    assert sum(len(w.ids) for w in windows) == len(ids) + 2  # end-of-text before and after, nothing lost
+    before = trainer.evaluate()
+    recipe = trainer.run()
+    assert recipe["final_eval_loss"] < 0.7 * before
+    sources = recipe["data"]["sources"]
+    assert [s["kind"] for s in sources] == ["code", "diffs"] and sources[1]["sampled_rows"] == 100
+    resumed_args = json.loads((tmp_path / "m" / "training.json").read_text())["args"]
+    assert resumed_args["data"] == [str(code.resolve()), f"{data.resolve()}:100"]
