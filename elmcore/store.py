@@ -105,6 +105,27 @@ def _finite_or_none(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
+def storable(value: Any) -> Any:
+    """``value`` with every string in it made storable as UTF-8: a lone surrogate (which a
+    program, a model or a decoder with ``surrogateescape`` can produce, and which SQLite
+    and every file refuse) is written as its backslash escape, e.g. ``\\udcff``. Lists,
+    tuples and dicts are walked (keys too); other values are returned as they are. Strings
+    without surrogates come back unchanged, so this is cheap on ordinary text."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(storable(v) for v in value)
+    return value
+
+
 class ValidCandidate(NamedTuple):
     """A committed valid candidate, as the archive saw it (``valid_by_batch``)."""
 
@@ -229,7 +250,7 @@ class RunStore:
 
     # -- meta ---------------------------------------------------------------------
     def set_meta(self, key: str, value: Any) -> None:
-        self._write("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value)))
+        self._write("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(storable(value))))
 
     def get_meta(self, key: str, default: Any = None, kind: type | None = None) -> Any:
         """The value stored under ``key`` (``default`` if none); with ``kind``, checked to be one."""
@@ -254,12 +275,14 @@ class RunStore:
                      evaluate_seconds: float, stats: dict[str, Any]) -> None:
         """Write a whole batch atomically; it is either all there or not at all."""
         now = time.time()
+        # every string here may come from outside the engine (a program's output, a model's
+        # reply): one that UTF-8 cannot hold must not make the batch, and so the run, fail
         rows = [(
-            r.id, r.batch, r.parent_id, r.operator, r.message, r.prompt, r.completion, r.diff, r.program,
-            r.outcome, r.reason, _finite_or_none(r.fitness),
-            json.dumps(list(r.descriptors)) if r.descriptors is not None else None,
-            r.niche, r.status, int(r.entered), r.eval_seconds,
-            json.dumps(r.extras, default=str) if r.extras else None, now,
+            r.id, r.batch, r.parent_id, storable(r.operator), storable(r.message), storable(r.prompt),
+            storable(r.completion), storable(r.diff), storable(r.program), storable(r.outcome), storable(r.reason),
+            _finite_or_none(r.fitness), json.dumps(list(r.descriptors)) if r.descriptors is not None else None,
+            r.niche, storable(r.status), int(r.entered), r.eval_seconds,
+            json.dumps(storable(r.extras), default=lambda o: storable(str(o))) if r.extras else None, now,
         ) for r in records]
         first_id = records[0].id if records else self.count()
         try:
@@ -269,7 +292,7 @@ class RunStore:
             self._db.execute(
                 "INSERT INTO batches(batch, first_id, size, generate_seconds, evaluate_seconds, stats, finished) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (batch, first_id, len(records), generate_seconds, evaluate_seconds, json.dumps(stats), now))
+                (batch, first_id, len(records), generate_seconds, evaluate_seconds, json.dumps(storable(stats)), now))
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             if self._db.in_transaction:

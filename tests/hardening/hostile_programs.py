@@ -251,6 +251,19 @@ def parity(b1, b2, b3, b4):
         nest = [nest]
     return nest
 """, ("valid", "invalid"), ""),
+    # strings that cannot be stored as UTF-8 (a lone surrogate) in the reason and in the data
+    parity("lone_surrogate_in_error", "raise ValueError('bad \\udcff text \\ud800')", reason=r"ValueError: bad"),
+    Hostile("lone_surrogate_in_returned_data", "parity",
+            "def parity(b1, b2, b3, b4):\n    raise ValueError('\\udcff' * 3)\n", ("valid",), ""),
+    Hostile("lone_surrogate_forged_result", "parity", """
+import os
+for fd in range(3, 64):
+    try:
+        os.write(fd, b'{"ok": false, "error": "forged \\\\udcff reason"}')
+    except OSError:
+        pass
+os._exit(0)
+""", ("not_runnable",), "forged|exited|garbage"),
     Hostile("garbage_into_result_pipe", "parity", """
 import os, json
 for fd in range(3, 64):
@@ -334,6 +347,9 @@ def make_walker():
            reason="Evil"),
     walker("huge_nested_list", "    nest = []\n    for _ in range(100_000):\n        nest = [nest]\n"
            "    return {'joints': nest, 'muscles': []}\n", reason="nested too deeply"),
+    walker("lone_surrogate_in_error", "    raise ValueError('\\udcff')\n", reason="ValueError"),
+    walker("lone_surrogate_muscle_type", "    return {'joints': [[0, 0], [0, 5]], 'muscles': [[0, 1, {'type': '\\udcff'}]]}\n",
+           expect=("invalid", "not_runnable"), reason=""),
     walker("strings_as_coordinates", "    return {'joints': [['0', '0'], ['5', '5']], 'muscles': [[0, 1, {'type': 'distance'}]]}\n",
            expect=("invalid",), reason="not a number"),
 ]
