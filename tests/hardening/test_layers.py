@@ -30,10 +30,12 @@ from leaky_domain import CrashingDomain, LeakyDomain
 SPEC = SandboxSpec(harness="leaky_domain:harness", timeout_s=3.0, memory_mb=128)
 
 
-def run_bpf(program, nr: int, arg0: int = 0, arch: int = seccomp.AUDIT_ARCH_X86_64, arg1: int = 0) -> int:
+def run_bpf(program, nr: int, arg0: int = 0, arch: int = seccomp.AUDIT_ARCH_X86_64, arg1: int = 0,
+            arg4: int = 0) -> int:
     """A classic-BPF interpreter for the few instructions the filter uses."""
     data = {seccomp.OFFSET_NR: nr, seccomp.OFFSET_ARCH: arch, seccomp.OFFSET_ARG0: arg0 & 0xFFFFFFFF,
-            seccomp.OFFSET_ARG1: arg1 & 0xFFFFFFFF}
+            seccomp.OFFSET_ARG1: arg1 & 0xFFFFFFFF, seccomp.OFFSET_ARG4: arg4 & 0xFFFFFFFF,
+            seccomp.OFFSET_ARG4_HIGH: (arg4 >> 32) & 0xFFFFFFFF}
     acc, pc = 0, 0
     while True:
         code, jt, jf, k = program[pc]
@@ -101,6 +103,10 @@ def test_seccomp_argument_decisions():
         assert run_bpf(program, seccomp.IOCTL, arg0=0, arg1=command) == eperm, name
     for command in (*seccomp.TTY_IOCTL_ALLOWED.values(), 0x8004_6601):  # and FS_IOC_GETFLAGS: not a terminal
         assert run_bpf(program, seccomp.IOCTL, arg0=0, arg1=command) == allow, hex(command)
+    for name, nr in seccomp.NO_DESTINATION_CALLS.items():  # send() on a socketpair, never to an address
+        for address, verdict in ((0, allow), (0x7FFD_1234_5678, eperm), (1 << 32, eperm), (8, eperm)):
+            assert run_bpf(program, nr, arg0=3, arg4=address) == verdict, (name, hex(address))
+            tried += 1
     tried += len(seccomp.DENIED_PRCTL) + len(seccomp.DENIED_FCNTL) + len(tty_setters)
     print(f"seccomp argument rules: {tried} refusals and acceptances checked")
 
@@ -131,6 +137,17 @@ def test_seccomp_filter_live():
             try:
                 call()
                 return 1
+            except PermissionError:
+                pass
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)  # allowed: a pair, no address
+        ours.send(b"x")
+        assert theirs.recv(1) == b"x"
+        for call in (lambda: ours.sendto(b"x", "/dev/log"), lambda: ours.connect("/dev/log"),
+                     lambda: ours.bind("\0elm-test"), lambda: ours.sendmsg([b"x"]),
+                     lambda: socket.send_fds(ours, [b"x"], [0]), lambda: os.memfd_create("hold")):
+            try:
+                call()
+                return 3
             except PermissionError:
                 pass
         os.kill(os.getpid(), 0)  # itself: allowed
