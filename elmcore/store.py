@@ -137,6 +137,35 @@ class ValidCandidate(NamedTuple):
     entered: bool  # whether it became the niche's elite then
 
 
+def check_new_run_dir(run_dir: Path) -> None:
+    """Refuse, with one StoreError, a directory a new run must not be started in: a symbolic
+    link (to anything: a run directory is never reached through a link), something that is
+    not a directory, a directory holding a run, or one holding anything else (a run would
+    replace its ``config.yaml`` and leave its other files readable). A new or empty directory
+    passes, as does one holding only what a start killed before its store was complete left."""
+    if run_dir.is_symlink():
+        target = os.readlink(run_dir)
+        if not run_dir.exists():
+            raise StoreError(f"{run_dir} is a dangling symbolic link (to {target}, which does not exist); "
+                             "remove the link or choose another --out")
+        raise StoreError(f"{run_dir} is a symbolic link (to {target}); a run directory is not reached through a "
+                         "link: give the directory itself or choose another --out")
+    if not run_dir.exists():
+        return
+    if not run_dir.is_dir():
+        raise StoreError(f"{run_dir} exists and is not a directory; choose another --out")
+    if (run_dir / STORE_FILE).exists():
+        raise StoreError(f"{run_dir} already holds a run; continue it with `elm resume {run_dir}` "
+                         "or choose another --out")
+    try:
+        others = sorted(entry.name for entry in os.scandir(run_dir) if not entry.name.startswith(STORE_FILE))
+    except OSError as exc:
+        raise StoreError(f"cannot read the run directory {run_dir}: {exc.strerror}; choose another --out") from exc
+    if others:
+        raise StoreError(f"{run_dir} is not empty and holds no run ({len(others)} entries, e.g. {others[0]!r}); "
+                         "choose a new or empty directory for --out (nothing was written)")
+
+
 class RunStore:
     """SQLite store of one run directory. Use ``RunStore.create`` or ``RunStore.open``."""
 
@@ -197,16 +226,16 @@ class RunStore:
     @classmethod
     def create(cls, run_dir: Path, meta: dict[str, Any] | None = None) -> "RunStore":
         """A new store holding ``meta``. It is built under a temporary name and renamed into
-        place, so a run killed while starting leaves either no store or a complete one."""
+        place, so a run killed while starting leaves either no store or a complete one.
+        ``run_dir`` must be new or an empty directory (not a link): see ``check_new_run_dir``."""
         run_dir = Path(run_dir)
         path = run_dir / STORE_FILE
-        if path.exists():
-            raise StoreError(f"{run_dir} already holds a run; continue it with `elm resume {run_dir}` "
-                             "or choose another --out")
+        check_new_run_dir(run_dir)
         partial = run_dir / (STORE_FILE + ".partial")
         try:
             # only the run's owner may look inside: sandboxed programs run as other users
             run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(run_dir, 0o700, follow_symlinks=False)  # an empty directory given by the user too
             for leftover in ("", "-wal", "-shm", "-journal"):  # of a start that was killed
                 Path(f"{partial}{leftover}").unlink(missing_ok=True)
             os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # SQLite's -wal/-shm copy this mode

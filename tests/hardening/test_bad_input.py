@@ -172,3 +172,37 @@ def test_empty_store_is_refused_and_left_empty(workdir, tmp_path):
         line = one_line_error(elm(command, str(run), cwd=workdir))
         assert "is empty (0 bytes)" in line and "not a run store" in line, line
         assert (run / "store.sqlite").stat().st_size == 0, f"`elm {command}` wrote into the empty store"
+
+
+def test_out_that_is_not_a_new_or_empty_directory_is_refused(workdir, tmp_path):
+    """`elm run --out`: a directory with other files, a link (to anything), a file: one line,
+    nothing written; a new run directory, and an empty one given, are made 0700."""
+    full = tmp_path / "full"
+    full.mkdir(mode=0o755)
+    (full / "notes.txt").write_text("mine\n")
+    empty_target = tmp_path / "empty-target"
+    empty_target.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(empty_target)
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    cases = {full: ["is not empty and holds no run", "'notes.txt'", "--out"],
+             link: ["is a symbolic link", str(empty_target), "--out"],
+             dangling: ["dangling symbolic link", "does not exist", "--out"],
+             a_file: ["is not a directory", "--out"]}
+    for out, needles in cases.items():
+        line = one_line_error(elm("run", "--domain", "parity", "--evals", "5", "--quiet", "--out", str(out),
+                                  cwd=workdir))
+        for needle in needles:
+            assert needle in line, line
+    assert sorted(p.name for p in full.iterdir()) == ["notes.txt"] and (full.stat().st_mode & 0o777) == 0o755
+    assert list(empty_target.iterdir()) == [] and not (tmp_path / "nowhere").exists()
+    assert a_file.read_text() == "x"
+    fresh, given = tmp_path / "fresh" / "run", tmp_path / "given-empty"
+    given.mkdir(mode=0o755)
+    for out in (fresh, given):
+        done = elm("run", "--domain", "parity", "--evals", "5", "--quiet", "--out", str(out), cwd=workdir)
+        assert done.returncode == 0, done.stderr
+        assert (out / "store.sqlite").is_file() and (out.stat().st_mode & 0o777) == 0o700, oct(out.stat().st_mode)
