@@ -97,6 +97,11 @@ _COLUMNS = ("id", "batch", "parent_id", "operator", "message", "prompt", "comple
 _EDITED = "the store was edited or damaged: restore it from a copy, or start a new run"
 
 
+def edited_store_error(path: Path, what: str) -> "StoreError":
+    """The one-line error for a value of store ``path`` that no run writes (``what`` names it)."""
+    return StoreError(f"run store {path}: {what}; {_EDITED}")
+
+
 def _is_finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 

@@ -38,6 +38,11 @@ FILES = {
     # one deep expression, under the 100 KB cap: the parser gives up (RecursionError / MemoryError)
     "deep_sum_seed.py": "def parity(b1, b2, b3, b4):\n    return " + "+".join(["b1"] * 30_000) + "\n",
     "deep_unary_seed.py": "def parity(b1, b2, b3, b4):\n    return " + "-" * 91_000 + "1\n",
+    # configs nested beyond what the parsers (or anything after them) can take, and just deep enough to parse
+    "deep_lists.yaml": "run:\n  evals: " + "[" * 5_000 + "]" * 5_000 + "\n",
+    "deep_mappings.yaml": "run:\n" + "".join("  " * (k + 1) + f"k{k}:\n" for k in range(3_000)),
+    "deep_lists.json": '{"run": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    "forty_levels.yaml": "domain:\n  x: " + "[" * 40 + "]" * 40 + "\n",
 }
 
 CASES = [
@@ -56,6 +61,12 @@ CASES = [
     (["--evals", "-5"], ["'run.evals'", "greater than or equal to 1"]),
     (["--evals", "many"], ["'--evals'", "elm run --help"]),
     (["--workers", "0"], ["'run.workers'"]),
+    (["--set", "run.workers=100000"], ["'run.workers' is 100,000", "per CPU", "--workers"]),
+    (["--config", "deep_lists.yaml"], ["deep_lists.yaml", "nested too deeply"]),
+    (["--config", "deep_mappings.yaml"], ["deep_mappings.yaml", "nested too deeply"]),
+    (["--config", "deep_lists.json"], ["deep_lists.json", "nested too deeply"]),
+    (["--config", "forty_levels.yaml"], ["forty_levels.yaml", "nested more than 32 levels"]),
+    (["--set", "domain.x=" + "[" * 3_000 + "]" * 3_000], ["--set domain.x", "nested more than"]),
     (["--domain", "parrity"], ["unknown domain 'parrity'", "Did you mean 'parity'", "elm plugins"]),
     (["--mutator", "gpp"], ["unknown mutator 'gpp'", "Did you mean 'gp'"]),
     (["--qd", "map-elite"], ["unknown QD algorithm 'map-elite'", "Did you mean 'map-elites'"]),
@@ -107,6 +118,11 @@ def test_starting_a_run_in_a_used_directory_is_refused(workdir, finished_run):
     assert "already holds a run" in line and f"elm resume {finished_run}" in line
 
 
+def test_resume_with_too_many_workers_is_refused(workdir, finished_run):
+    line = one_line_error(elm("resume", str(finished_run), "--evals", "80", "--workers", "100000", cwd=workdir))
+    assert "'--workers' is 100,000" in line and "per CPU" in line
+
+
 def test_resume_of_a_directory_that_is_not_a_run(workdir):
     line = one_line_error(elm("resume", str(workdir), cwd=workdir))
     assert "not a run directory" in line and "elm run --out" in line
@@ -129,6 +145,7 @@ def test_resume_of_a_run_made_with_another_plugin_config(workdir, finished_run, 
 
 
 BOTH, RESUME, STATUS = ("status", "resume"), ("resume",), ("status",)
+REPORT = ("report",)
 EDITS = {  # what a hand edit did -> (SQL, the commands that read it, what their one-line error names)
     "bad JSON in meta": ("UPDATE meta SET value = '{not json' WHERE key = 'config'", BOTH,
                          "meta 'config' is not valid JSON"),
@@ -138,9 +155,12 @@ EDITS = {  # what a hand edit did -> (SQL, the commands that read it, what their
                             "WHERE outcome = 'valid')", RESUME, "descriptors of candidate"),
     "descriptors not numbers": ("UPDATE candidates SET descriptors = '[\"a\", 1]' WHERE outcome = 'valid'", RESUME,
                                 "not all finite numbers"),
-    "garbage fitness": ("UPDATE candidates SET fitness = 'abc' WHERE outcome = 'valid'", RESUME,
+    "garbage fitness": ("UPDATE candidates SET fitness = 'abc' WHERE outcome = 'valid'", RESUME + REPORT,
                         "not a finite number"),
     "garbage batch stats": ("UPDATE batches SET stats = '['", STATUS, "stats of the last batch is not valid JSON"),
+    "garbage stats of a batch": ("UPDATE batches SET stats = '['", REPORT, "is not valid JSON"),
+    "garbage descriptors of an elite": ("UPDATE candidates SET descriptors = 'oops' WHERE entered = 1", REPORT,
+                                        "descriptors of candidate"),
 }
 
 
@@ -159,8 +179,8 @@ def test_hand_edited_store_is_one_clear_line(workdir, finished_run, tmp_path, ed
     sql, commands, needle = EDITS[edit]
     copy = edited_copy(finished_run, tmp_path, sql)
     for command in commands:
-        line = one_line_error(elm(command, str(copy), *(["--evals", "80", "--quiet"] if command == "resume" else []),
-                                  cwd=workdir))
+        extra = {"resume": ["--evals", "80", "--quiet"], "report": ["--out", str(tmp_path / "report.html")]}
+        line = one_line_error(elm(command, str(copy), *extra.get(command, []), cwd=workdir))
         assert needle in line and "restore it from a copy" in line, line
 
 
