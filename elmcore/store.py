@@ -8,6 +8,7 @@ The store plus the resolved config is all a run needs to resume or to feed fine-
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 STORE_FILE = "store.sqlite"
+LOCK_FILE = STORE_FILE + ".lock"  # held (flock) by the one process that writes the run
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -176,9 +178,12 @@ class RunStore:
 
     def __init__(self, path: Path, readonly: bool = False, new: bool = False) -> None:
         self.path = Path(path)
+        self._lock_fd: int | None = None
         if not readonly and self.path.exists() and not os.access(self.path.parent, os.W_OK):
             raise StoreError(f"run directory {self.path.parent} is not writable (read-only file system or "
                              "permissions); make it writable or copy it somewhere writable, then `elm resume` there")
+        if not readonly:
+            self._lock()
         try:
             self._db = sqlite3.connect(f"file:{self.path}" + ("?mode=ro" if readonly else ""), uri=True, timeout=30,
                                        isolation_level=None)
@@ -196,8 +201,42 @@ class RunStore:
                 self._db.executescript(_SCHEMA)
             self._check_is_a_store()
         except sqlite3.Error as exc:
+            self._unlock()
             raise StoreError(f"cannot open run store {self.path}: {exc}. "
                              "Check that the run directory exists, is writable and has free space.") from exc
+        except StoreError:
+            self._unlock()
+            raise
+
+    def _lock(self) -> None:
+        """Take the run's lock (``LOCK_FILE``, flock): one process writes a run at a time, so a
+        second `elm resume` of a run that is still going is refused instead of competing
+        with it. The kernel drops the lock when the holder exits, however it exits."""
+        run_dir = self.path.parent
+        try:
+            fd = os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            raise StoreError(f"cannot lock the run in {run_dir}: {exc.strerror}. Check that the directory is "
+                             "writable.") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 20, 0).decode("ascii", "replace").strip()
+            os.close(fd)
+            who = f"process {holder}" if holder.isdigit() else "another process"
+            raise StoreError(f"the run in {run_dir} is in use: {who} is writing it (a run or resume still going); "
+                             f"wait for it to end or stop it, then `elm resume {run_dir}`") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        if getattr(self, "_lock_fd", None) is not None:
+            os.close(self._lock_fd)  # type: ignore[arg-type]
+            self._lock_fd = None
+
+    def __del__(self) -> None:  # a store dropped without close() (its connection closes too) frees the run
+        self._unlock()
 
     def _check_is_a_store(self) -> None:
         tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -274,6 +313,7 @@ class RunStore:
 
     def close(self) -> None:
         self._db.close()
+        self._unlock()
 
     def discard(self) -> None:
         """Close the store and delete its files: for a run that failed before it held anything
@@ -281,6 +321,8 @@ class RunStore:
         self._db.close()
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        (self.path.parent / LOCK_FILE).unlink(missing_ok=True)
+        self._unlock()
 
     # -- meta ---------------------------------------------------------------------
     def set_meta(self, key: str, value: Any) -> None:

@@ -215,7 +215,12 @@ def main(fd: int) -> None:
         except Exception as exc:  # tell the caller, keep serving
             reply = {"error": describe(exc)}
         if reply is not None:
-            sock.send(json.dumps(reply).encode())
+            try:
+                sock.send(json.dumps(reply).encode())
+            except OSError:  # the caller is gone (killed with the engine): end quietly, like at end of file
+                if forker is not None:
+                    forker.kill()
+                return
 
 
 def _child(control: int, program_r: int, result_w: int, harness: Callable[..., Any], modules: dict[str, Any],

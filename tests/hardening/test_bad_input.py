@@ -8,9 +8,12 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from elmcore.store import RunStore, StoreError
 
 
 def elm(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -226,3 +229,31 @@ def test_out_that_is_not_a_new_or_empty_directory_is_refused(workdir, tmp_path):
         done = elm("run", "--domain", "parity", "--evals", "5", "--quiet", "--out", str(out), cwd=workdir)
         assert done.returncode == 0, done.stderr
         assert (out / "store.sqlite").is_file() and (out.stat().st_mode & 0o777) == 0o700, oct(out.stat().st_mode)
+
+
+def test_resume_of_a_run_that_is_still_going_says_it_is_in_use(workdir, tmp_path):
+    """The running engine holds the run's lock; a second `elm resume` is one line and changes
+    nothing (before, it took the run for one whose seeds had failed)."""
+    run = tmp_path / "going"
+    going = subprocess.Popen([sys.executable, "-m", "elmcore.cli", "run", "--domain", "parity", "--mutator", "gp",
+                              "--evals", "1000000", "--quiet", "--out", str(run)], cwd=workdir,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and going.poll() is None:
+            if (run / "store.sqlite").is_file() and RunStore.open(run, readonly=True).count() > 0:
+                break
+            time.sleep(0.2)
+        assert going.poll() is None, going.stderr.read()
+        line = one_line_error(elm("resume", str(run), "--quiet", cwd=workdir))
+        assert "is in use" in line and f"process {going.pid}" in line and f"elm resume {run}" in line, line
+        with pytest.raises(StoreError, match="is in use"):
+            RunStore.open(run)
+        assert going.poll() is None, "the second resume disturbed the run"
+    finally:
+        going.terminate()  # SIGTERM: the engine ends, and its workers and forkers without a word
+        _, err = going.communicate(timeout=60)
+    assert "Traceback" not in err, err[-3000:]
+    store = RunStore.open(run)  # free again once its writer is gone
+    assert store.count() > 0
+    store.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import errno
+import json
 import os
 import struct
 import subprocess
@@ -421,3 +422,35 @@ def test_confinement_names_what_each_missing_layer_leaves_open():
         assert words in found, found
     assert dataclasses.replace(nothing, sandbox_uid=2_000_000_123).weaknesses == nothing.weaknesses[:2] + [
         nothing.weaknesses[3]]  # root: a uid of its own covers signals and other processes' settings
+
+
+def test_a_forker_whose_caller_is_gone_ends_quietly():
+    """The engine killed (SIGTERM) while a forker answers a request: the forker finds its
+    socket closed, kills the program it started and exits without a traceback on the
+    engine's terminal."""
+    from elmcore.sandbox import runner
+
+    conf = sandbox.confinement()
+    sys_path = [os.path.abspath(p) if p else os.getcwd() for p in sys.path]
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    forker = subprocess.Popen([sys.executable, "-c", runner.FORKER_MAIN, str(theirs.fileno())],
+                              env=runner.forker_environment(sys_path), pass_fds=(theirs.fileno(),),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/")
+    theirs.close()
+    try:
+        ours.send(json.dumps({"op": "init", "sys_path": sys_path, "die_with_parent": False, "confinement": {
+            "scratch_root": conf.scratch_root, "scratch_dir": None, "private_dirs": [],
+            "sandbox_uid": conf.sandbox_uid, "landlock_abi": conf.landlock_abi, "seccomp": conf.seccomp}}).encode())
+        assert json.loads(ours.recv(4096)) == {"ready": True}
+        os.kill(forker.pid, signal.SIGSTOP)  # the request is queued, then its caller disappears
+        ours.send(json.dumps({"op": "run", "spec": {"harness": SPEC.harness, "modules": {}, "preload": [],
+                                                    "timeout_s": 3.0, "memory_mb": 128}}).encode())
+        ours.close()
+        os.kill(forker.pid, signal.SIGCONT)
+        _, err = forker.communicate(timeout=60)
+    finally:
+        if forker.poll() is None:
+            forker.kill()
+            forker.wait()
+    assert forker.returncode == 0 and err.decode() == "", err.decode()[-2000:]
+    assert processes_of({privileges.sandbox_uid(forker.pid)}) == []
