@@ -96,6 +96,7 @@ class Surroundings:
     store: Path
     home_file: Path
     listeners: Listeners
+    own_home: Path  # the engine user's own folder: a secret (0600) and a run store (0700 directory)
     engine_pid: int = field(default_factory=os.getpid)
     engine_cwd: str = field(default_factory=os.getcwd)
     environment: dict[str, str] = field(default_factory=dict)
@@ -111,7 +112,8 @@ class Surroundings:
             marker=self.marker, canary_dir=self.canary_dir, victim=self.victim, store=self.store,
             home_file=self.home_file, engine_pid=self.engine_pid, engine_cwd=self.engine_cwd,
             tcp_port=self.listeners.tcp_port, udp_port=self.listeners.udp_port, abstract=self.listeners.abstract,
-            dgram_socket=self.listeners.dgram_path)
+            dgram_socket=self.listeners.dgram_path, own_home=self.own_home, own_secret=self.own_home / "secret.txt",
+            own_store=self.own_home / "run" / "store.sqlite")
 
     def snapshot(self) -> None:
         self.environment = _environment()
@@ -134,7 +136,7 @@ class Surroundings:
                     path.write_text(VICTIM_TEXT)
                     path.chmod(0o666)
                     self.digests[path] = _digest(path)
-        expected = {self.victim.name, self.store.parent.name, self.listeners.dgram_path.name}
+        expected = {self.victim.name, self.store.parent.name, self.listeners.dgram_path.name, self.own_home.name}
         for extra in {p.name for p in self.canary_dir.iterdir()} - expected:
             escaped.append(f"a program created {self.canary_dir / extra}")
             _remove(self.canary_dir / extra)
@@ -201,6 +203,19 @@ def _sysv_segments() -> int:
         return 0
 
 
+def make_own_home(folder: Path, token: str) -> Path:
+    """A folder of the engine's user (0700) with a secret (0600) and a run store in it: what
+    an engine's programs must not read, whoever the engine runs as."""
+    folder.mkdir(mode=0o700)
+    secret = folder / "secret.txt"
+    secret.write_text(f"secret of the engine's user {token}\n")
+    secret.chmod(0o600)
+    store = RunStore.create(folder / "run")
+    store.set_meta("secret", token)
+    store.close()
+    return folder
+
+
 def _world_writable_base() -> Path:
     for candidate in WORLD_WRITABLE_CANDIDATES:
         if os.path.isdir(candidate) and os.access(candidate, os.W_OK):
@@ -225,7 +240,9 @@ def surroundings() -> Iterator[Surroundings]:
     home_file.chmod(0o644)
     os.environ["ELM_HOSTILE_SECRET"] = token  # workers inherit it; programs must not see it
     listeners = Listeners(token, canary_dir / "dgram.sock")
-    found = Surroundings(token, canary_dir, victim, canary_dir / "run" / "store.sqlite", home_file, listeners)
+    own_home = make_own_home(canary_dir / "own-home", token)
+    found = Surroundings(token, canary_dir, victim, canary_dir / "run" / "store.sqlite", home_file, listeners,
+                         own_home)
     found.snapshot()
     try:
         yield found

@@ -6,7 +6,8 @@ world-writable file in it), ``$store`` (a run store created by ``RunStore.create
 ``$home_file`` (a file in the engine user's home), ``$engine_pid``, ``$engine_cwd``,
 ``$tcp_port``/``$udp_port`` (servers on 127.0.0.1), ``$abstract`` (an abstract UNIX
 socket name) and ``$dgram_socket`` (a path-named UNIX datagram socket every user may send
-to) are filled in by the tests. ``expect`` lists the acceptable outcomes and
+to), ``$own_home``, ``$own_secret`` and ``$own_store`` (a folder of the engine's own
+user, a 0600 file and a run store in it) are filled in by the tests. ``expect`` lists the acceptable outcomes and
 ``reason`` a regular expression the recorded reason must match; ``needs`` names sandbox
 layers without which the expected outcome may differ (the "nothing escapes" checks
 always apply).
@@ -124,6 +125,12 @@ for n in range(100_000):
            needs=("namespaces",)),
     parity("read_run_store", "data = open('$store', 'rb').read(100)", reason=DENIED + "|No such file"),
     parity("read_home_file", "data = open('$home_file').read()", reason=DENIED + "|No such file", needs=("root",)),
+    # the engine user's own files: closed by the uid (root) or by Landlock's read rules (not root)
+    parity("read_own_run_store", "data = open('$own_store', 'rb').read(100)", reason=DENIED, needs=("landlock",)),
+    parity("read_own_secret", "data = open('$own_secret').read()", reason=DENIED, needs=("landlock",)),
+    parity("list_own_home", "import os\nnames = os.listdir('$own_home')", reason=DENIED, needs=("landlock",)),
+    parity("read_own_secret_through_proc_root", "data = open('/proc/self/root$own_secret').read()", reason=DENIED,
+           needs=("landlock",)),
     parity("read_engine_environ", "data = open('/proc/$engine_pid/environ', 'rb').read()", reason=DENIED),
     parity("read_worker_environ", "import os\ndata = open(f'/proc/{os.getppid()}/environ', 'rb').read()",
            reason=DENIED),

@@ -179,6 +179,46 @@ def test_landlock_allows_writes_only_in_its_directory(tmp_path):
     assert (inside / "ok").exists() and list(outside.iterdir()) == []
 
 
+@pytest.mark.skipif(landlock.abi() < 1, reason="Landlock is not available in this kernel")
+def test_landlock_read_rules_allow_only_the_listed_paths(tmp_path):
+    """With ``readable`` paths, reading is confined too: the scratch directory, a listed
+    folder and a listed file; not a file beside them, nor through /proc/self/root."""
+    inside, library, other = tmp_path / "inside", tmp_path / "library", tmp_path / "other"
+    for folder in (inside, library, other):
+        folder.mkdir()
+    (library / "module.py").write_text("x = 1\n")
+    (other / "single.py").write_text("y = 2\n")
+    (other / "secret.txt").write_text("no\n")
+
+    def body() -> int:
+        landlock.restrict(str(inside), (str(library), str(other / "single.py"), "/nonexistent/path"))
+        (inside / "ok").write_text("x")
+        assert (inside / "ok").read_text() == "x" and (library / "module.py").read_text() == "x = 1\n"
+        assert (other / "single.py").read_text() == "y = 2\n" and os.listdir(library) == ["module.py"]
+        for attempt in (lambda: (other / "secret.txt").read_text(), lambda: os.listdir(other),
+                        lambda: open(f"/proc/self/root{other}/secret.txt").read(), lambda: os.listdir(tmp_path)):
+            try:
+                attempt()
+                return 1
+            except PermissionError:
+                pass
+        return 0
+
+    assert in_child(body) == 0
+
+
+def test_programs_read_only_the_installation_and_the_system():
+    """What the forker lets programs read: system folders and the installation, never a home
+    directory or the file system's root."""
+    from elmcore.sandbox.forker import readable_paths
+
+    paths = readable_paths()
+    assert "/usr" in paths and "/proc" in paths and "/" not in paths
+    assert os.path.realpath(os.path.expanduser("~")) not in paths
+    assert any(namespaces._is_within(os.path.realpath(sandbox.__file__), p) for p in paths)
+    assert not any(p != q and namespaces._is_within(p, q) for p in paths for q in paths)
+
+
 def installation_dirs() -> list[str]:
     """The private-tmpfs targets this installation lives under (a venv or clone in /tmp):
     the worker leaves those visible."""
