@@ -24,13 +24,13 @@ from elmcore.engine import Engine, Progress, RunError
 from elmcore.plugins import KIND_LABELS, PluginError, get_plugin_manager
 from elmcore.ray_pool import RayUnavailable
 from elmcore.store import RunStore, StoreError
-from elmcore.workers import WorkerCrashed
+from elmcore.workers import TooManyWorkers, WorkerCrashed, workers_problem
 
 app = typer.Typer(name="elm", help="Evolution through Large Models: evolve Python programs with LLM mutation "
                   "operators and quality-diversity search.", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False)
 
-USER_ERRORS = (ConfigError, PluginError, RunError, StoreError, WorkerCrashed, RayUnavailable)
+USER_ERRORS = (ConfigError, PluginError, RunError, StoreError, WorkerCrashed, TooManyWorkers, RayUnavailable)
 
 
 def _default(section: type, key: str) -> str:
@@ -105,6 +105,13 @@ class _ProgressPrinter:
             self.bar.stop()
 
 
+def _check_workers(workers: int, executor: Any, option: str) -> None:
+    """Local workers are processes on this machine: refuse absurd numbers before anything starts."""
+    problem = workers_problem(workers, option) if executor == "local" else None
+    if problem:
+        _fail(problem)
+
+
 def drive(engine: Engine, quiet: bool) -> None:
     """Run ``engine`` to its budget with a progress line, then print the summary; for every
     command that starts or continues a run (plugin commands too)."""
@@ -155,6 +162,7 @@ def run(
     data = raw_config(config, shortcuts, set_ or [])
     _check_plugin_options(pm, "run", data, plugin_options or {})
     resolved = resolve(data, pm)
+    _check_workers(resolved.run.workers, resolved.run.executor, "run.workers")
     if out is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         mutators = resolved.mutator_name.replace(",", "+").replace(":", "-")
@@ -206,6 +214,7 @@ def learn(
         data.setdefault("domain", {})["name"] = found[0]
     _check_plugin_options(pm, "learn", data, plugin_options or {})
     resolved = resolve_learning(data, pm)
+    _check_workers(resolved.learn.workers, "local", "learn.workers")
     if out is None:
         out = Path("runs") / f"learn-{resolved.learner.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     learning = Learning.start(out, resolved, pm)
@@ -262,9 +271,16 @@ def resume(
 
     store = RunStore.open(run_dir, readonly=True)
     try:
-        learning = is_learning_config(store.get_meta("config"))
+        stored = store.get_meta("config")
+        learning = is_learning_config(stored)
     finally:
         store.close()
+    section = (stored or {}).get("learn" if learning else "run") if isinstance(stored, dict) else None
+    if isinstance(section, dict):  # the workers it will start: --workers, else the run's own
+        wanted = workers if workers is not None else section.get("workers")
+        if isinstance(wanted, int):
+            _check_workers(wanted, "local" if learning else section.get("executor", "local"),
+                           "--workers" if workers is not None else f"{'learn' if learning else 'run'}.workers")
     if learning:
         if evals is not None:
             _fail("a learning run counts --iterations, not --evals")

@@ -77,6 +77,9 @@ def load_file(path: str | Path) -> dict[str, Any]:
             data = json.loads(text)
         else:
             raise ConfigError(f"config file {path}: use a .yaml, .yml, .toml or .json file")
+    except (RecursionError, MemoryError):
+        raise ConfigError(f"config file {path} is nested too deeply to read (a config needs a few levels: "
+                          "SECTION, KEY, VALUE); fix it") from None
     except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         first = str(exc).splitlines()[0]
         mark = getattr(exc, "problem_mark", None)
@@ -84,7 +87,25 @@ def load_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} does not parse: {first}{where}; fix its syntax") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping with sections {', '.join(SECTIONS)}")
+    if nesting_depth(data) > MAX_NESTING:
+        raise ConfigError(f"config file {path} is nested more than {MAX_NESTING} levels deep (a config needs a few: "
+                          "SECTION, KEY, VALUE); fix it")
     return data
+
+
+MAX_NESTING = 32  # levels of mappings and lists in a config: far above what any setting needs
+
+
+def nesting_depth(value: Any) -> int:
+    """How many levels of mappings and lists ``value`` has (without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, depth)
+            if depth <= MAX_NESTING:  # deeper is refused anyway: stop looking
+                stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -96,6 +117,14 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
+    except (RecursionError, MemoryError):
+        value = None
+        deep = True
+    else:
+        deep = nesting_depth(value) > MAX_NESTING
+    if deep:
+        raise ConfigError(f"--set {key.strip()}: the value is nested more than {MAX_NESTING} levels deep; give a "
+                          "number, a string or a short list")
     return key.strip().split("."), value
 
 

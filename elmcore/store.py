@@ -8,6 +8,7 @@ The store plus the resolved config is all a run needs to resume or to feed fine-
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 STORE_FILE = "store.sqlite"
+LOCK_FILE = STORE_FILE + ".lock"  # held (flock) by the one process that writes the run
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -97,12 +99,38 @@ _COLUMNS = ("id", "batch", "parent_id", "operator", "message", "prompt", "comple
 _EDITED = "the store was edited or damaged: restore it from a copy, or start a new run"
 
 
+def edited_store_error(path: Path, what: str) -> "StoreError":
+    """The one-line error for a value of store ``path`` that no run writes (``what`` names it)."""
+    return StoreError(f"run store {path}: {what}; {_EDITED}")
+
+
 def _is_finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _finite_or_none(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
+
+
+def storable(value: Any) -> Any:
+    """``value`` with every string in it made storable as UTF-8: a lone surrogate (which a
+    program, a model or a decoder with ``surrogateescape`` can produce, and which SQLite
+    and every file refuse) is written as its backslash escape, e.g. ``\\udcff``. Lists,
+    tuples and dicts are walked (keys too); other values are returned as they are. Strings
+    without surrogates come back unchanged, so this is cheap on ordinary text."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(storable(v) for v in value)
+    return value
 
 
 class ValidCandidate(NamedTuple):
@@ -116,14 +144,46 @@ class ValidCandidate(NamedTuple):
     entered: bool  # whether it became the niche's elite then
 
 
+def check_new_run_dir(run_dir: Path) -> None:
+    """Refuse, with one StoreError, a directory a new run must not be started in: a symbolic
+    link (to anything: a run directory is never reached through a link), something that is
+    not a directory, a directory holding a run, or one holding anything else (a run would
+    replace its ``config.yaml`` and leave its other files readable). A new or empty directory
+    passes, as does one holding only what a start killed before its store was complete left."""
+    if run_dir.is_symlink():
+        target = os.readlink(run_dir)
+        if not run_dir.exists():
+            raise StoreError(f"{run_dir} is a dangling symbolic link (to {target}, which does not exist); "
+                             "remove the link or choose another --out")
+        raise StoreError(f"{run_dir} is a symbolic link (to {target}); a run directory is not reached through a "
+                         "link: give the directory itself or choose another --out")
+    if not run_dir.exists():
+        return
+    if not run_dir.is_dir():
+        raise StoreError(f"{run_dir} exists and is not a directory; choose another --out")
+    if (run_dir / STORE_FILE).exists():
+        raise StoreError(f"{run_dir} already holds a run; continue it with `elm resume {run_dir}` "
+                         "or choose another --out")
+    try:
+        others = sorted(entry.name for entry in os.scandir(run_dir) if not entry.name.startswith(STORE_FILE))
+    except OSError as exc:
+        raise StoreError(f"cannot read the run directory {run_dir}: {exc.strerror}; choose another --out") from exc
+    if others:
+        raise StoreError(f"{run_dir} is not empty and holds no run ({len(others)} entries, e.g. {others[0]!r}); "
+                         "choose a new or empty directory for --out (nothing was written)")
+
+
 class RunStore:
     """SQLite store of one run directory. Use ``RunStore.create`` or ``RunStore.open``."""
 
     def __init__(self, path: Path, readonly: bool = False, new: bool = False) -> None:
         self.path = Path(path)
+        self._lock_fd: int | None = None
         if not readonly and self.path.exists() and not os.access(self.path.parent, os.W_OK):
             raise StoreError(f"run directory {self.path.parent} is not writable (read-only file system or "
                              "permissions); make it writable or copy it somewhere writable, then `elm resume` there")
+        if not readonly:
+            self._lock()
         try:
             self._db = sqlite3.connect(f"file:{self.path}" + ("?mode=ro" if readonly else ""), uri=True, timeout=30,
                                        isolation_level=None)
@@ -141,8 +201,42 @@ class RunStore:
                 self._db.executescript(_SCHEMA)
             self._check_is_a_store()
         except sqlite3.Error as exc:
+            self._unlock()
             raise StoreError(f"cannot open run store {self.path}: {exc}. "
                              "Check that the run directory exists, is writable and has free space.") from exc
+        except StoreError:
+            self._unlock()
+            raise
+
+    def _lock(self) -> None:
+        """Take the run's lock (``LOCK_FILE``, flock): one process writes a run at a time, so a
+        second `elm resume` of a run that is still going is refused instead of competing
+        with it. The kernel drops the lock when the holder exits, however it exits."""
+        run_dir = self.path.parent
+        try:
+            fd = os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            raise StoreError(f"cannot lock the run in {run_dir}: {exc.strerror}. Check that the directory is "
+                             "writable.") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 20, 0).decode("ascii", "replace").strip()
+            os.close(fd)
+            who = f"process {holder}" if holder.isdigit() else "another process"
+            raise StoreError(f"the run in {run_dir} is in use: {who} is writing it (a run or resume still going); "
+                             f"wait for it to end or stop it, then `elm resume {run_dir}`") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        if getattr(self, "_lock_fd", None) is not None:
+            os.close(self._lock_fd)  # type: ignore[arg-type]
+            self._lock_fd = None
+
+    def __del__(self) -> None:  # a store dropped without close() (its connection closes too) frees the run
+        self._unlock()
 
     def _check_is_a_store(self) -> None:
         tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -176,16 +270,16 @@ class RunStore:
     @classmethod
     def create(cls, run_dir: Path, meta: dict[str, Any] | None = None) -> "RunStore":
         """A new store holding ``meta``. It is built under a temporary name and renamed into
-        place, so a run killed while starting leaves either no store or a complete one."""
+        place, so a run killed while starting leaves either no store or a complete one.
+        ``run_dir`` must be new or an empty directory (not a link): see ``check_new_run_dir``."""
         run_dir = Path(run_dir)
         path = run_dir / STORE_FILE
-        if path.exists():
-            raise StoreError(f"{run_dir} already holds a run; continue it with `elm resume {run_dir}` "
-                             "or choose another --out")
+        check_new_run_dir(run_dir)
         partial = run_dir / (STORE_FILE + ".partial")
         try:
             # only the run's owner may look inside: sandboxed programs run as other users
             run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(run_dir, 0o700, follow_symlinks=False)  # an empty directory given by the user too
             for leftover in ("", "-wal", "-shm", "-journal"):  # of a start that was killed
                 Path(f"{partial}{leftover}").unlink(missing_ok=True)
             os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # SQLite's -wal/-shm copy this mode
@@ -219,6 +313,7 @@ class RunStore:
 
     def close(self) -> None:
         self._db.close()
+        self._unlock()
 
     def discard(self) -> None:
         """Close the store and delete its files: for a run that failed before it held anything
@@ -226,10 +321,12 @@ class RunStore:
         self._db.close()
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        (self.path.parent / LOCK_FILE).unlink(missing_ok=True)
+        self._unlock()
 
     # -- meta ---------------------------------------------------------------------
     def set_meta(self, key: str, value: Any) -> None:
-        self._write("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value)))
+        self._write("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(storable(value))))
 
     def get_meta(self, key: str, default: Any = None, kind: type | None = None) -> Any:
         """The value stored under ``key`` (``default`` if none); with ``kind``, checked to be one."""
@@ -254,12 +351,14 @@ class RunStore:
                      evaluate_seconds: float, stats: dict[str, Any]) -> None:
         """Write a whole batch atomically; it is either all there or not at all."""
         now = time.time()
+        # every string here may come from outside the engine (a program's output, a model's
+        # reply): one that UTF-8 cannot hold must not make the batch, and so the run, fail
         rows = [(
-            r.id, r.batch, r.parent_id, r.operator, r.message, r.prompt, r.completion, r.diff, r.program,
-            r.outcome, r.reason, _finite_or_none(r.fitness),
-            json.dumps(list(r.descriptors)) if r.descriptors is not None else None,
-            r.niche, r.status, int(r.entered), r.eval_seconds,
-            json.dumps(r.extras, default=str) if r.extras else None, now,
+            r.id, r.batch, r.parent_id, storable(r.operator), storable(r.message), storable(r.prompt),
+            storable(r.completion), storable(r.diff), storable(r.program), storable(r.outcome), storable(r.reason),
+            _finite_or_none(r.fitness), json.dumps(list(r.descriptors)) if r.descriptors is not None else None,
+            r.niche, storable(r.status), int(r.entered), r.eval_seconds,
+            json.dumps(storable(r.extras), default=lambda o: storable(str(o))) if r.extras else None, now,
         ) for r in records]
         first_id = records[0].id if records else self.count()
         try:
@@ -269,7 +368,7 @@ class RunStore:
             self._db.execute(
                 "INSERT INTO batches(batch, first_id, size, generate_seconds, evaluate_seconds, stats, finished) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (batch, first_id, len(records), generate_seconds, evaluate_seconds, json.dumps(stats), now))
+                (batch, first_id, len(records), generate_seconds, evaluate_seconds, json.dumps(storable(stats)), now))
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             if self._db.in_transaction:

@@ -53,6 +53,28 @@ def evaluate_programs(domain: Domain, programs: Sequence[str]) -> list[Evaluatio
     return results
 
 
+WORKERS_PER_CPU = 4
+
+
+class TooManyWorkers(ValueError):
+    """More evaluation workers asked for than this machine can sensibly run (``max_workers``)."""
+
+
+def max_workers() -> int:
+    """The most evaluation workers one pool may start on this machine: a few per CPU (each is
+    a process with its domain loaded; more than the CPUs only queue for them)."""
+    return WORKERS_PER_CPU * (os.cpu_count() or 1)
+
+
+def workers_problem(workers: int, option: str = "run.workers") -> str | None:
+    """Why ``workers`` local workers are too many here (one line), or None."""
+    limit = max_workers()
+    if workers <= limit:
+        return None
+    return (f"{option!r} is {workers:,}: at most {limit} evaluation workers on this machine ({WORKERS_PER_CPU} per "
+            f"CPU, {os.cpu_count() or 1} CPUs; each is a process); pass --workers {limit} or fewer")
+
+
 def rss_bytes(pid: int | str = "self") -> int:
     """Resident memory of a process (0 if it is gone)."""
     try:
@@ -289,6 +311,8 @@ class WorkerPool(ChunkQueue):
                  max_tasks: int = 500, max_rss_growth_mb: float = 256.0) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
+        if workers_problem(workers):
+            raise TooManyWorkers(workers_problem(workers, "workers"))
         hide_from_same_user()  # without root, programs run as this user
         self._ctx = mp.get_context("spawn")
         self._domain_cls = domain_cls

@@ -48,6 +48,12 @@ from elmcore.sandbox import landlock, namespaces, privileges, seccomp
 STANDARD_MODULES = ("math", "cmath", "random", "statistics", "fractions", "decimal", "itertools", "functools",
                     "operator", "collections", "heapq", "bisect", "array", "copy", "re", "string", "textwrap",
                     "dataclasses", "enum", "typing", "abc", "numbers", "threading", "time", "datetime")
+# What a program may read besides its scratch directory (Landlock): the system's programs,
+# libraries and settings, a few devices, /proc (its own memory maps, limits...), and the
+# Python installation and the folders of the modules its forker loaded (``readable_paths``).
+# Not the home directories, the run directories, /tmp, /var or /run.
+SYSTEM_READABLE = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/proc",
+                   "/sys/devices/system/cpu", "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 FSIZE_LIMIT = 16 * 1024 * 1024
 NOFILE_LIMIT = 64
 SETUP_FAILED = 71
@@ -79,6 +85,37 @@ def prepare(harness: str, modules: dict[str, str], preload: tuple[str, ...] | li
     return _PREPARED[key]
 
 
+_READABLE: dict[int, tuple[str, ...]] = {}
+
+
+def readable_paths() -> tuple[str, ...]:
+    """The paths a program may read (Landlock rules): ``SYSTEM_READABLE``, the interpreter's
+    prefixes, and for every module loaded here its package folder (or its file, for a
+    single-file module), so a program can import what its forker loaded and the rest of
+    those packages, and nothing that lies beside them (a run directory next to a checkout,
+    the user's files). Folders inside another listed folder are left out."""
+    if len(sys.modules) in _READABLE:
+        return _READABLE[len(sys.modules)]
+    prefixes = {p for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix) if p}
+    paths = set(SYSTEM_READABLE) | prefixes
+    for module in list(sys.modules.values()):
+        location = getattr(module, "__file__", None)
+        if isinstance(location, str) and location.startswith("/"):
+            folder, name = os.path.split(location)
+            path = folder if name.startswith("__init__.") else location
+            if not any(namespaces._is_within(path, prefix) for prefix in prefixes):  # the most: no realpath
+                paths.add(path)
+    paths = {os.path.realpath(p) for p in paths}
+    paths.discard("/")
+    home = os.path.realpath(os.path.expanduser("~"))
+    paths.discard(home)
+    kept = sorted(paths)
+    found = tuple(p for p in kept if not any(p != q and namespaces._is_within(p, q) for q in kept))
+    _READABLE.clear()
+    _READABLE[len(sys.modules)] = found
+    return found
+
+
 class Forker:
     """The forker's state: its confinement settings, scratch directory and rule sets."""
 
@@ -90,6 +127,7 @@ class Forker:
         self.landlock_abi: int = conf["landlock_abi"]
         self.seccomp: bool = conf["seccomp"]
         self.ruleset: int | None = None
+        self.readable: tuple[str, ...] = ()  # what the rule set lets programs read
         self.scratch_inode = 0
         self.child: int | None = None
         self.workdir = ""
@@ -114,9 +152,9 @@ class Forker:
         except FileNotFoundError:
             namespaces.wipe(self.private_dirs)
             os.mkdir(path, 0o700)
-            if self.ruleset is not None:
+            if self.ruleset is not None:  # made again for the new directory before the next program
                 os.close(self.ruleset)
-            self.ruleset = landlock.create_ruleset(path) if self.landlock_abi else None
+                self.ruleset = None
             self.scratch_inode = os.lstat(path).st_ino
         if self.sandbox_uid is not None:
             os.chown(path, self.sandbox_uid, self.sandbox_uid, follow_symlinks=False)
@@ -124,6 +162,14 @@ class Forker:
 
     def run(self, sock: socket.socket, spec: dict[str, Any]) -> None:
         harness, modules = prepare(spec["harness"], spec["modules"], spec["preload"])
+        if self.landlock_abi:
+            readable = readable_paths()  # after the imports: their folders are readable too
+            if self.scratch_dir and (self.ruleset is None or readable != self.readable):
+                if self.ruleset is not None:
+                    os.close(self.ruleset)
+                    self.ruleset = None
+                self.ruleset = landlock.create_ruleset(self.scratch_dir, readable)
+            self.readable = readable
         workdir = self.scratch_dir or tempfile.mkdtemp(prefix="elm-sandbox-", dir=self.scratch_root)
         program_r, program_w = os.pipe()
         result_r, result_w = os.pipe()
@@ -215,7 +261,12 @@ def main(fd: int) -> None:
         except Exception as exc:  # tell the caller, keep serving
             reply = {"error": describe(exc)}
         if reply is not None:
-            sock.send(json.dumps(reply).encode())
+            try:
+                sock.send(json.dumps(reply).encode())
+            except OSError:  # the caller is gone (killed with the engine): end quietly, like at end of file
+                if forker is not None:
+                    forker.kill()
+                return
 
 
 def _child(control: int, program_r: int, result_w: int, harness: Callable[..., Any], modules: dict[str, Any],
@@ -325,7 +376,7 @@ def _confine(spec: dict[str, Any], workdir: str, forker: Forker, parent: int, ru
         landlock.enforce(ruleset)
         os.close(ruleset)
     elif forker.landlock_abi:
-        landlock.restrict(workdir)
+        landlock.restrict(workdir, forker.readable)
     if forker.seccomp:
         seccomp.install(os.getpid())
 

@@ -1,7 +1,9 @@
 """Landlock: an unprivileged kernel rule set that confines one process (and its children).
 
-``restrict(writable_dir)`` lets the calling process write, create, rename and delete only
-beneath ``writable_dir``; reading stays governed by file permissions. Where the kernel
+``restrict(writable_dir, readable)`` lets the calling process write, create, rename and
+delete only beneath ``writable_dir``, and read and execute only beneath it and the paths
+``readable`` (directories, or single files); with no ``readable`` paths, reading stays
+governed by file permissions alone. Where the kernel
 supports it (Landlock ABI 4+) TCP bind/connect are refused, and (ABI 6+) the process may
 not signal processes outside its own rule set nor reach abstract UNIX sockets outside it.
 It needs no root and costs a few system calls. ``abi()`` is 0 when Landlock is missing.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import stat
 
 from elmcore.sandbox.libc import error, libc, no_new_privs
 
@@ -18,7 +21,10 @@ SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446  # the same 
 CREATE_RULESET_VERSION = 1
 RULE_PATH_BENEATH = 1
 
+FS_EXECUTE = 1 << 0
 FS_WRITE_FILE = 1 << 1
+FS_READ_FILE = 1 << 2
+FS_READ_DIR = 1 << 3
 FS_REMOVE_DIR = 1 << 4
 FS_REMOVE_FILE = 1 << 5
 FS_MAKE_CHAR = 1 << 6
@@ -35,6 +41,8 @@ NET_CONNECT_TCP = 1 << 1
 SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0  # ABI 6
 SCOPE_SIGNAL = 1 << 1
 
+READ_DIRECTORY = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
+READ_FILE_ONLY = FS_EXECUTE | FS_READ_FILE
 _WRITES = (FS_WRITE_FILE | FS_REMOVE_DIR | FS_REMOVE_FILE | FS_MAKE_CHAR | FS_MAKE_DIR | FS_MAKE_REG
            | FS_MAKE_SOCK | FS_MAKE_FIFO | FS_MAKE_BLOCK | FS_MAKE_SYM)
 
@@ -70,13 +78,15 @@ def write_rights(version: int) -> int:
     return rights
 
 
-def create_ruleset(writable_dir: str) -> int:
-    """A rule set (a file descriptor) that allows writing only beneath ``writable_dir``.
-    Made once in a parent, it can be enforced by each forked child with ``enforce``."""
+def create_ruleset(writable_dir: str, readable: tuple[str, ...] | list[str] = ()) -> int:
+    """A rule set (a file descriptor) that allows writing only beneath ``writable_dir`` and,
+    when ``readable`` is given, reading only beneath it and those paths (a path that does
+    not exist is skipped). Made once in a parent, it can be enforced by each forked child
+    with ``enforce``."""
     version = abi()
     if version < 1:
         raise OSError(38, "Landlock is not available in this kernel")
-    rights = write_rights(version)
+    rights = write_rights(version) | (READ_DIRECTORY if readable else 0)
     attr = _RulesetAttr(handled_access_fs=rights,
                         handled_access_net=NET_BIND_TCP | NET_CONNECT_TCP if version >= 4 else 0,
                         scoped=SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if version >= 6 else 0)
@@ -85,17 +95,29 @@ def create_ruleset(writable_dir: str) -> int:
     if ruleset < 0:
         raise error("landlock_create_ruleset")
     try:
-        directory = os.open(writable_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            rule = _PathBeneathAttr(allowed_access=rights, parent_fd=directory)
-            if libc.syscall(SYS_ADD_RULE, ruleset, RULE_PATH_BENEATH, ctypes.byref(rule), 0) != 0:
-                raise error("landlock_add_rule")
-        finally:
-            os.close(directory)
+        _add_rule(ruleset, writable_dir, rights, os.O_DIRECTORY)
+        for path in readable:
+            try:
+                _add_rule(ruleset, path, None, 0)
+            except (FileNotFoundError, NotADirectoryError, PermissionError):
+                continue  # nothing there to read (or not for us): nothing to allow
     except OSError:
         os.close(ruleset)
         raise
     return ruleset
+
+
+def _add_rule(ruleset: int, path: str, rights: int | None, flags: int) -> None:
+    """Allow ``rights`` beneath ``path`` (None: reading, as a directory or a single file)."""
+    handle = os.open(path, os.O_PATH | os.O_CLOEXEC | flags)
+    try:
+        if rights is None:
+            rights = READ_DIRECTORY if stat.S_ISDIR(os.fstat(handle).st_mode) else READ_FILE_ONLY
+        rule = _PathBeneathAttr(allowed_access=rights, parent_fd=handle)
+        if libc.syscall(SYS_ADD_RULE, ruleset, RULE_PATH_BENEATH, ctypes.byref(rule), 0) != 0:
+            raise error(f"landlock_add_rule {path}")
+    finally:
+        os.close(handle)
 
 
 def enforce(ruleset: int) -> None:
@@ -105,10 +127,10 @@ def enforce(ruleset: int) -> None:
         raise error("landlock_restrict_self")
 
 
-def restrict(writable_dir: str) -> int:
-    """Confine the calling process to writing beneath ``writable_dir``; returns the ABI used.
-    Raises OSError if it cannot."""
-    ruleset = create_ruleset(writable_dir)
+def restrict(writable_dir: str, readable: tuple[str, ...] | list[str] = ()) -> int:
+    """Confine the calling process to writing beneath ``writable_dir`` (and reading beneath
+    it and ``readable``, when given); returns the ABI used. Raises OSError if it cannot."""
+    ruleset = create_ruleset(writable_dir, readable)
     try:
         enforce(ruleset)
     finally:

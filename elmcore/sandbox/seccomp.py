@@ -3,7 +3,11 @@
 ``install(own_pid)`` makes the kernel refuse, with EPERM, the calls a program has no
 business making: starting processes or threads, signalling or tracing any process but
 itself, changing the limits, priority, CPUs or scheduling of any process but itself,
-opening sockets of any family, creating namespaces or mounts, creating kernel keys or
+opening sockets of any family or giving the sockets of a ``socketpair`` an address
+(``connect``, ``bind``, ``sendto`` with a destination, ``sendmsg``/``sendmmsg``: no
+datagram to a path-named socket, no descriptor passed in flight), anonymous memory files
+(``memfd_create``, ``memfd_secret``: memory outside the address-space limit),
+creating namespaces or mounts, creating kernel keys or
 System V / POSIX IPC objects (they outlive the process), the eBPF, perf, userfaultfd and
 io_uring interfaces, giving up its parent-death signal or becoming dumpable again
 (``prctl``), asking for signals on a descriptor's I/O (``F_SETOWN``/``F_SETSIG``) and
@@ -31,6 +35,7 @@ RET_KILL_PROCESS = 0x80000000
 RET_EPERM = 0x00050000 | 1
 LD_W_ABS, JEQ_K, JGE_K, AND_K, RET_K = 0x20, 0x15, 0x35, 0x54, 0x06
 OFFSET_NR, OFFSET_ARCH, OFFSET_ARG0, OFFSET_ARG1 = 0, 4, 16, 24  # struct seccomp_data; low words (little-endian)
+OFFSET_ARG4, OFFSET_ARG4_HIGH = 48, 52
 
 # calls allowed only when their first argument names the caller itself (or its own group)
 SIGNAL_CALLS = {"kill": 62, "rt_sigqueueinfo": 129, "tkill": 200, "tgkill": 234, "rt_tgsigqueueinfo": 297}
@@ -39,6 +44,9 @@ OWN_PID_CALLS = {"sched_setparam": 142, "sched_setscheduler": 144, "sched_setaff
                  "migrate_pages": 256, "move_pages": 279, "prlimit64": 302, "sched_setattr": 314}
 # calls allowed only as (PRIO_PROCESS / IOPRIO_WHO_PROCESS, 0 or the caller's pid)
 WHICH_WHO_CALLS = {"setpriority": (141, 0), "ioprio_set": (251, 1)}
+# calls allowed only without a destination address (fifth argument NULL): ``send`` on a
+# socket of a ``socketpair``, never a datagram to a path-named socket of the host
+NO_DESTINATION_CALLS = {"sendto": 44}
 PRCTL = 157
 DENIED_PRCTL = {"PR_SET_PDEATHSIG": PR_SET_PDEATHSIG, "PR_SET_DUMPABLE": PR_SET_DUMPABLE,
                 "PR_SET_CHILD_SUBREAPER": 36, "PR_SET_PTRACER": 0x59616D61}
@@ -54,7 +62,8 @@ DENIED_CALLS = {
     "clone": 56, "fork": 57, "vfork": 58, "clone3": 435,
     "pidfd_send_signal": 424, "pidfd_open": 434, "pidfd_getfd": 438,
     "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "kcmp": 312,
-    "socket": 41,
+    "socket": 41, "connect": 42, "bind": 49, "sendmsg": 46, "sendmmsg": 307,
+    "memfd_create": 319, "memfd_secret": 447,
     "unshare": 272, "setns": 308, "mount": 165, "umount2": 166, "pivot_root": 155, "chroot": 161,
     "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433,
     "mount_setattr": 442,
@@ -82,6 +91,7 @@ def build_filter(own_pid: int) -> list[Instruction]:
     special = [(nr, "self") for nr in SIGNAL_CALLS.values()] + [(nr, "deny") for nr in DENIED_CALLS.values()]
     special += [(nr, "own_pid") for nr in OWN_PID_CALLS.values()]
     special += [(nr, f"which_{which}") for nr, which in WHICH_WHO_CALLS.values()]
+    special += [(nr, "no_destination") for nr in NO_DESTINATION_CALLS.values()]
     special += [(PRCTL, "prctl"), (FCNTL, "fcntl"), (IOCTL, "ioctl")]
     me, minus_me = own_pid, (-own_pid) & 0xFFFFFFFF
     code: list[tuple[Any, ...]] = [  # instructions with symbolic jump targets, and ("label", name)
@@ -96,6 +106,8 @@ def build_filter(own_pid: int) -> list[Instruction]:
         code += [("label", f"which_{which}"), ("op", LD_W_ABS, 0, 0, OFFSET_ARG0),
                  ("op", JEQ_K, 0, "deny", which), ("op", LD_W_ABS, 0, 0, OFFSET_ARG1),
                  ("op", JEQ_K, "allow", 0, me), ("op", JEQ_K, "allow", "deny", 0)]
+    code += [("label", "no_destination"), ("op", LD_W_ABS, 0, 0, OFFSET_ARG4), ("op", JEQ_K, 0, "deny", 0),
+             ("op", LD_W_ABS, 0, 0, OFFSET_ARG4_HIGH), ("op", JEQ_K, "allow", "deny", 0)]
     code += [("label", "prctl"), ("op", LD_W_ABS, 0, 0, OFFSET_ARG0)]
     code += [("op", JEQ_K, "deny", 0, option) for option in DENIED_PRCTL.values()]
     code += [("op", RET_K, 0, 0, RET_ALLOW), ("label", "fcntl"), ("op", LD_W_ABS, 0, 0, OFFSET_ARG1)]

@@ -5,12 +5,13 @@ lineage of the best one. Queries group in SQLite, so a 100,000-candidate run rea
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from elmcore.store import CandidateRecord, RunStore, StoreError
+from elmcore.store import CandidateRecord, RunStore, StoreError, edited_store_error
 
 OUTCOMES = ("no_edit", "edit_failed", "not_runnable", "invalid", "valid")
 MAX_LINEAGE = 200
@@ -62,8 +63,9 @@ def read_run(run_dir: Path, top: int = 5) -> RunData:
         db: sqlite3.Connection = store._db  # read-only; grouped queries the store does not offer one by one
         run.candidates = store.count()
         run.budget = run.setting("run", "evals")
-        for first_id, size, stats in db.execute("SELECT first_id, size, stats FROM batches ORDER BY batch"):
-            s = json.loads(stats) if stats else {}
+        for batch, first_id, size, stats in db.execute(
+                "SELECT batch, first_id, size, stats FROM batches ORDER BY batch"):
+            s = store._decode(stats, f"the stats of batch {batch}", dict) if stats else {}
             run.curve.append({"evals": first_id + size, "filled": s.get("filled"), "qd_score": s.get("qd_score"),
                               "max_fitness": s.get("max_fitness"), "niches": s.get("niches")})
         ends = {b: first + size for b, first, size in db.execute("SELECT batch, first_id, size FROM batches")}
@@ -78,9 +80,11 @@ def read_run(run_dir: Path, top: int = 5) -> RunData:
             row[outcome] = n
             row["entered"] += int(entered or 0)
         elites = "SELECT MAX(id) FROM candidates WHERE entered = 1 GROUP BY niche"  # each niche's current elite
-        for fitness, descriptors in db.execute(f"SELECT fitness, descriptors FROM candidates WHERE id IN ({elites})"):
+        for cid, fitness, descriptors in db.execute(
+                f"SELECT id, fitness, descriptors FROM candidates WHERE id IN ({elites})"):
             if fitness is not None and descriptors:
-                run.elites.append((float(fitness), tuple(json.loads(descriptors))))
+                _check_fitness(store, cid, fitness)
+                run.elites.append((float(fitness), store._descriptors(descriptors, cid)))
         ranked = db.execute(f"SELECT id FROM candidates WHERE id IN ({elites}) ORDER BY fitness DESC, id ASC LIMIT ?",
                             (top,)).fetchall()
         run.top = [r for r in (store.get(i) for (i,) in ranked) if r is not None]
@@ -93,9 +97,20 @@ def read_run(run_dir: Path, top: int = 5) -> RunData:
                     break
                 chain.append(parent)
             run.lineage = chain[::-1]
+        for record in (*run.top, *run.lineage):
+            _check_fitness(store, record.id, record.fitness)
         return run
+    except StoreError as exc:  # a hand-edited or damaged store: one line, as `elm status` gives
+        raise ReportError(str(exc)) from None
     finally:
         store.close()
+
+
+def _check_fitness(store: RunStore, cid: int, fitness: Any) -> None:
+    """A stored fitness is a finite number or none; anything else is an edited store."""
+    if fitness is not None and not (isinstance(fitness, (int, float)) and math.isfinite(fitness)):
+        raise edited_store_error(store.path, f"the fitness of candidate {cid} is {str(fitness)[:40]!r}, "
+                                             "not a finite number")
 
 
 def label_runs(runs: list[RunData]) -> None:

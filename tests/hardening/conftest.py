@@ -26,10 +26,11 @@ VICTIM_TEXT = "a file every user may change\n"
 
 
 class Listeners:
-    """A TCP server, a UDP socket and an abstract UNIX socket on this machine that record
-    every contact (a sandboxed program must make none)."""
+    """A TCP server, a UDP socket, an abstract UNIX socket and a path-named UNIX datagram
+    socket (``dgram_path``, writable by every user) on this machine that record every
+    contact (a sandboxed program must make none)."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, dgram_path: Path) -> None:
         self.contacts: list[str] = []
         self.tcp = socket.create_server(("127.0.0.1", 0))
         self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -38,9 +39,14 @@ class Listeners:
         self.unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.unix.bind("\0" + self.abstract)
         self.unix.listen()
+        self.dgram_path = dgram_path
+        self.dgram = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.dgram.bind(str(dgram_path))
+        dgram_path.chmod(0o666)  # any user may send to it unless the sandbox stops it
         self._stop = False
         self._threads = [threading.Thread(target=self._serve, args=(s, kind), daemon=True)
-                         for s, kind in ((self.tcp, "tcp"), (self.udp, "udp"), (self.unix, "unix"))]
+                         for s, kind in ((self.tcp, "tcp"), (self.udp, "udp"), (self.unix, "unix"),
+                                         (self.dgram, "unix-dgram"))]
         for thread in self._threads:
             thread.start()
 
@@ -48,9 +54,9 @@ class Listeners:
         sock.settimeout(0.2)
         while not self._stop:
             try:
-                if kind == "udp":
+                if kind in ("udp", "unix-dgram"):
                     data, peer = sock.recvfrom(1024)
-                    self.contacts.append(f"udp datagram from {peer}: {data[:20]!r}")
+                    self.contacts.append(f"{kind} datagram from {peer!r}: {data[:20]!r}")
                 else:
                     conn, peer = sock.accept()
                     self.contacts.append(f"{kind} connection from {peer!r}")
@@ -72,7 +78,7 @@ class Listeners:
         self._stop = True
         for thread in self._threads:
             thread.join(timeout=2)
-        for sock in (self.tcp, self.udp, self.unix):
+        for sock in (self.tcp, self.udp, self.unix, self.dgram):
             sock.close()
 
 
@@ -90,6 +96,7 @@ class Surroundings:
     store: Path
     home_file: Path
     listeners: Listeners
+    own_home: Path  # the engine user's own folder: a secret (0600) and a run store (0700 directory)
     engine_pid: int = field(default_factory=os.getpid)
     engine_cwd: str = field(default_factory=os.getcwd)
     environment: dict[str, str] = field(default_factory=dict)
@@ -104,7 +111,9 @@ class Surroundings:
         return string.Template(code).substitute(
             marker=self.marker, canary_dir=self.canary_dir, victim=self.victim, store=self.store,
             home_file=self.home_file, engine_pid=self.engine_pid, engine_cwd=self.engine_cwd,
-            tcp_port=self.listeners.tcp_port, udp_port=self.listeners.udp_port, abstract=self.listeners.abstract)
+            tcp_port=self.listeners.tcp_port, udp_port=self.listeners.udp_port, abstract=self.listeners.abstract,
+            dgram_socket=self.listeners.dgram_path, own_home=self.own_home, own_secret=self.own_home / "secret.txt",
+            own_store=self.own_home / "run" / "store.sqlite")
 
     def snapshot(self) -> None:
         self.environment = _environment()
@@ -127,7 +136,7 @@ class Surroundings:
                     path.write_text(VICTIM_TEXT)
                     path.chmod(0o666)
                     self.digests[path] = _digest(path)
-        expected = {self.victim.name, self.store.parent.name}
+        expected = {self.victim.name, self.store.parent.name, self.listeners.dgram_path.name, self.own_home.name}
         for extra in {p.name for p in self.canary_dir.iterdir()} - expected:
             escaped.append(f"a program created {self.canary_dir / extra}")
             _remove(self.canary_dir / extra)
@@ -194,6 +203,19 @@ def _sysv_segments() -> int:
         return 0
 
 
+def make_own_home(folder: Path, token: str) -> Path:
+    """A folder of the engine's user (0700) with a secret (0600) and a run store in it: what
+    an engine's programs must not read, whoever the engine runs as."""
+    folder.mkdir(mode=0o700)
+    secret = folder / "secret.txt"
+    secret.write_text(f"secret of the engine's user {token}\n")
+    secret.chmod(0o600)
+    store = RunStore.create(folder / "run")
+    store.set_meta("secret", token)
+    store.close()
+    return folder
+
+
 def _world_writable_base() -> Path:
     for candidate in WORLD_WRITABLE_CANDIDATES:
         if os.path.isdir(candidate) and os.access(candidate, os.W_OK):
@@ -217,8 +239,10 @@ def surroundings() -> Iterator[Surroundings]:
     home_file.write_text("a dotfile of the engine's user\n")
     home_file.chmod(0o644)
     os.environ["ELM_HOSTILE_SECRET"] = token  # workers inherit it; programs must not see it
-    listeners = Listeners(token)
-    found = Surroundings(token, canary_dir, victim, canary_dir / "run" / "store.sqlite", home_file, listeners)
+    listeners = Listeners(token, canary_dir / "dgram.sock")
+    own_home = make_own_home(canary_dir / "own-home", token)
+    found = Surroundings(token, canary_dir, victim, canary_dir / "run" / "store.sqlite", home_file, listeners,
+                         own_home)
     found.snapshot()
     try:
         yield found

@@ -4,8 +4,10 @@ Each program is a ``string.Template``: ``$marker`` (a file name no one else uses
 ``$canary_dir`` (a world-writable directory every user can reach), ``$victim`` (a
 world-writable file in it), ``$store`` (a run store created by ``RunStore.create``),
 ``$home_file`` (a file in the engine user's home), ``$engine_pid``, ``$engine_cwd``,
-``$tcp_port``/``$udp_port`` (servers on 127.0.0.1) and ``$abstract`` (an abstract UNIX
-socket name) are filled in by the tests. ``expect`` lists the acceptable outcomes and
+``$tcp_port``/``$udp_port`` (servers on 127.0.0.1), ``$abstract`` (an abstract UNIX
+socket name) and ``$dgram_socket`` (a path-named UNIX datagram socket every user may send
+to), ``$own_home``, ``$own_secret`` and ``$own_store`` (a folder of the engine's own
+user, a 0600 file and a run store in it) are filled in by the tests. ``expect`` lists the acceptable outcomes and
 ``reason`` a regular expression the recorded reason must match; ``needs`` names sandbox
 layers without which the expected outcome may differ (the "nothing escapes" checks
 always apply).
@@ -123,6 +125,12 @@ for n in range(100_000):
            needs=("namespaces",)),
     parity("read_run_store", "data = open('$store', 'rb').read(100)", reason=DENIED + "|No such file"),
     parity("read_home_file", "data = open('$home_file').read()", reason=DENIED + "|No such file", needs=("root",)),
+    # the engine user's own files: closed by the uid (root) or by Landlock's read rules (not root)
+    parity("read_own_run_store", "data = open('$own_store', 'rb').read(100)", reason=DENIED, needs=("landlock",)),
+    parity("read_own_secret", "data = open('$own_secret').read()", reason=DENIED, needs=("landlock",)),
+    parity("list_own_home", "import os\nnames = os.listdir('$own_home')", reason=DENIED, needs=("landlock",)),
+    parity("read_own_secret_through_proc_root", "data = open('/proc/self/root$own_secret').read()", reason=DENIED,
+           needs=("landlock",)),
     parity("read_engine_environ", "data = open('/proc/$engine_pid/environ', 'rb').read()", reason=DENIED),
     parity("read_worker_environ", "import os\ndata = open(f'/proc/{os.getppid()}/environ', 'rb').read()",
            reason=DENIED),
@@ -193,6 +201,37 @@ if libc.prctl(1, 0, 0, 0, 0) != 0 or libc.prctl(36, 1, 0, 0, 0) != 0:
            reason=DENIED + "|unreachable"),
     parity("abstract_unix_socket", "import _socket\ns = _socket.socket(1, 1)\ns.connect('\\0$abstract')",
            reason=DENIED + "|refused"),
+    # socket() is refused, socketpair() is not: its sockets must not reach any address
+    *[parity(f"socketpair_{name}", "import socket\na, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+             + send, reason=DENIED, needs=("seccomp",))
+      for name, send in (("sendto_host_socket", "a.sendto(b'escaped', '$dgram_socket')"),
+                         ("connect_host_socket", "a.connect('$dgram_socket')\na.send(b'escaped')"),
+                         ("sendmsg_host_socket", "a.sendmsg([b'escaped'], [], 0, '$dgram_socket')"),
+                         ("sendto_dev_log", "a.sendto(b'<14>elm: escaped', '/dev/log')"),
+                         ("bind_abstract_name", "a.bind('\\0$abstract-squatted')"))],
+    # memory outside the address-space limit: anonymous files, parked in flight over SCM_RIGHTS
+    parity("memfds_parked_in_flight", """
+import os, socket
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+held = 0
+for n in range(200):
+    fd = os.memfd_create(f'hold{n}')
+    os.ftruncate(fd, 16 * 1024 * 1024 - 4096)
+    os.write(fd, b'x' * (16 * 1024 * 1024 - 4096))
+    socket.send_fds(a, [b'x'], [fd])
+    os.close(fd)
+    held += 16
+raise RuntimeError(f'HELD {held} MiB outside the memory limit')""", reason=DENIED + "|MemoryError",
+           needs=("seccomp",)),
+    parity("memfds_kept_open", """
+import os
+fds = []
+for n in range(60):
+    fd = os.memfd_create(f'hold{n}')
+    os.write(fd, b'x' * (16 * 1024 * 1024 - 4096))
+    fds.append(fd)
+raise RuntimeError(f'HELD {len(fds) * 16} MiB outside the memory limit')""", reason=DENIED + "|MemoryError",
+           needs=("seccomp",)),
     parity("kill_worker", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)", reason=DENIED),
     parity("kill_engine", "import os, signal\nos.kill($engine_pid, signal.SIGKILL)", reason=DENIED),
     parity("kill_everything", "import os, signal\nos.kill(-1, signal.SIGKILL)", reason=DENIED),
@@ -251,6 +290,19 @@ def parity(b1, b2, b3, b4):
         nest = [nest]
     return nest
 """, ("valid", "invalid"), ""),
+    # strings that cannot be stored as UTF-8 (a lone surrogate) in the reason and in the data
+    parity("lone_surrogate_in_error", "raise ValueError('bad \\udcff text \\ud800')", reason=r"ValueError: bad"),
+    Hostile("lone_surrogate_in_returned_data", "parity",
+            "def parity(b1, b2, b3, b4):\n    raise ValueError('\\udcff' * 3)\n", ("valid",), ""),
+    Hostile("lone_surrogate_forged_result", "parity", """
+import os
+for fd in range(3, 64):
+    try:
+        os.write(fd, b'{"ok": false, "error": "forged \\\\udcff reason"}')
+    except OSError:
+        pass
+os._exit(0)
+""", ("not_runnable",), "forged|exited|garbage"),
     Hostile("garbage_into_result_pipe", "parity", """
 import os, json
 for fd in range(3, 64):
@@ -273,6 +325,8 @@ SODARACE_PROGRAMS = [
     walker("tcp_to_localhost_server", "    import socket\n    socket.create_connection(('127.0.0.1', $tcp_port))\n",
            reason=DENIED + "|unreachable|refused|LookupError"),
     walker("kill_worker", "    import os\n    os.kill(os.getppid(), 9)\n", reason=DENIED),
+    walker("socketpair_sendto_host_socket", "    import socket\n    a, b = socket.socketpair(socket.AF_UNIX, "
+           "socket.SOCK_DGRAM)\n    a.sendto(b'escaped', '$dgram_socket')\n", reason=DENIED, needs=("seccomp",)),
     walker("os_exit", "    import os\n    os._exit(0)\n", reason="exited with status 0"),
     walker("ctypes_segfault", "    import ctypes\n    ctypes.string_at(0)\n", reason="segmentation fault"),
     Hostile("replace_walk_creator_module", "sodarace", """
@@ -334,6 +388,9 @@ def make_walker():
            reason="Evil"),
     walker("huge_nested_list", "    nest = []\n    for _ in range(100_000):\n        nest = [nest]\n"
            "    return {'joints': nest, 'muscles': []}\n", reason="nested too deeply"),
+    walker("lone_surrogate_in_error", "    raise ValueError('\\udcff')\n", reason="ValueError"),
+    walker("lone_surrogate_muscle_type", "    return {'joints': [[0, 0], [0, 5]], 'muscles': [[0, 1, {'type': '\\udcff'}]]}\n",
+           expect=("invalid", "not_runnable"), reason=""),
     walker("strings_as_coordinates", "    return {'joints': [['0', '0'], ['5', '5']], 'muscles': [[0, 1, {'type': 'distance'}]]}\n",
            expect=("invalid",), reason="not a number"),
 ]

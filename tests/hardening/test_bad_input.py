@@ -8,9 +8,12 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from elmcore.store import RunStore, StoreError
 
 
 def elm(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -38,6 +41,11 @@ FILES = {
     # one deep expression, under the 100 KB cap: the parser gives up (RecursionError / MemoryError)
     "deep_sum_seed.py": "def parity(b1, b2, b3, b4):\n    return " + "+".join(["b1"] * 30_000) + "\n",
     "deep_unary_seed.py": "def parity(b1, b2, b3, b4):\n    return " + "-" * 91_000 + "1\n",
+    # configs nested beyond what the parsers (or anything after them) can take, and just deep enough to parse
+    "deep_lists.yaml": "run:\n  evals: " + "[" * 5_000 + "]" * 5_000 + "\n",
+    "deep_mappings.yaml": "run:\n" + "".join("  " * (k + 1) + f"k{k}:\n" for k in range(3_000)),
+    "deep_lists.json": '{"run": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    "forty_levels.yaml": "domain:\n  x: " + "[" * 40 + "]" * 40 + "\n",
 }
 
 CASES = [
@@ -56,6 +64,12 @@ CASES = [
     (["--evals", "-5"], ["'run.evals'", "greater than or equal to 1"]),
     (["--evals", "many"], ["'--evals'", "elm run --help"]),
     (["--workers", "0"], ["'run.workers'"]),
+    (["--set", "run.workers=100000"], ["'run.workers' is 100,000", "per CPU", "--workers"]),
+    (["--config", "deep_lists.yaml"], ["deep_lists.yaml", "nested too deeply"]),
+    (["--config", "deep_mappings.yaml"], ["deep_mappings.yaml", "nested too deeply"]),
+    (["--config", "deep_lists.json"], ["deep_lists.json", "nested too deeply"]),
+    (["--config", "forty_levels.yaml"], ["forty_levels.yaml", "nested more than 32 levels"]),
+    (["--set", "domain.x=" + "[" * 3_000 + "]" * 3_000], ["--set domain.x", "nested more than"]),
     (["--domain", "parrity"], ["unknown domain 'parrity'", "Did you mean 'parity'", "elm plugins"]),
     (["--mutator", "gpp"], ["unknown mutator 'gpp'", "Did you mean 'gp'"]),
     (["--qd", "map-elite"], ["unknown QD algorithm 'map-elite'", "Did you mean 'map-elites'"]),
@@ -107,6 +121,11 @@ def test_starting_a_run_in_a_used_directory_is_refused(workdir, finished_run):
     assert "already holds a run" in line and f"elm resume {finished_run}" in line
 
 
+def test_resume_with_too_many_workers_is_refused(workdir, finished_run):
+    line = one_line_error(elm("resume", str(finished_run), "--evals", "80", "--workers", "100000", cwd=workdir))
+    assert "'--workers' is 100,000" in line and "per CPU" in line
+
+
 def test_resume_of_a_directory_that_is_not_a_run(workdir):
     line = one_line_error(elm("resume", str(workdir), cwd=workdir))
     assert "not a run directory" in line and "elm run --out" in line
@@ -129,6 +148,7 @@ def test_resume_of_a_run_made_with_another_plugin_config(workdir, finished_run, 
 
 
 BOTH, RESUME, STATUS = ("status", "resume"), ("resume",), ("status",)
+REPORT = ("report",)
 EDITS = {  # what a hand edit did -> (SQL, the commands that read it, what their one-line error names)
     "bad JSON in meta": ("UPDATE meta SET value = '{not json' WHERE key = 'config'", BOTH,
                          "meta 'config' is not valid JSON"),
@@ -138,9 +158,12 @@ EDITS = {  # what a hand edit did -> (SQL, the commands that read it, what their
                             "WHERE outcome = 'valid')", RESUME, "descriptors of candidate"),
     "descriptors not numbers": ("UPDATE candidates SET descriptors = '[\"a\", 1]' WHERE outcome = 'valid'", RESUME,
                                 "not all finite numbers"),
-    "garbage fitness": ("UPDATE candidates SET fitness = 'abc' WHERE outcome = 'valid'", RESUME,
+    "garbage fitness": ("UPDATE candidates SET fitness = 'abc' WHERE outcome = 'valid'", RESUME + REPORT,
                         "not a finite number"),
     "garbage batch stats": ("UPDATE batches SET stats = '['", STATUS, "stats of the last batch is not valid JSON"),
+    "garbage stats of a batch": ("UPDATE batches SET stats = '['", REPORT, "is not valid JSON"),
+    "garbage descriptors of an elite": ("UPDATE candidates SET descriptors = 'oops' WHERE entered = 1", REPORT,
+                                        "descriptors of candidate"),
 }
 
 
@@ -159,8 +182,8 @@ def test_hand_edited_store_is_one_clear_line(workdir, finished_run, tmp_path, ed
     sql, commands, needle = EDITS[edit]
     copy = edited_copy(finished_run, tmp_path, sql)
     for command in commands:
-        line = one_line_error(elm(command, str(copy), *(["--evals", "80", "--quiet"] if command == "resume" else []),
-                                  cwd=workdir))
+        extra = {"resume": ["--evals", "80", "--quiet"], "report": ["--out", str(tmp_path / "report.html")]}
+        line = one_line_error(elm(command, str(copy), *extra.get(command, []), cwd=workdir))
         assert needle in line and "restore it from a copy" in line, line
 
 
@@ -172,3 +195,65 @@ def test_empty_store_is_refused_and_left_empty(workdir, tmp_path):
         line = one_line_error(elm(command, str(run), cwd=workdir))
         assert "is empty (0 bytes)" in line and "not a run store" in line, line
         assert (run / "store.sqlite").stat().st_size == 0, f"`elm {command}` wrote into the empty store"
+
+
+def test_out_that_is_not_a_new_or_empty_directory_is_refused(workdir, tmp_path):
+    """`elm run --out`: a directory with other files, a link (to anything), a file: one line,
+    nothing written; a new run directory, and an empty one given, are made 0700."""
+    full = tmp_path / "full"
+    full.mkdir(mode=0o755)
+    (full / "notes.txt").write_text("mine\n")
+    empty_target = tmp_path / "empty-target"
+    empty_target.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(empty_target)
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    cases = {full: ["is not empty and holds no run", "'notes.txt'", "--out"],
+             link: ["is a symbolic link", str(empty_target), "--out"],
+             dangling: ["dangling symbolic link", "does not exist", "--out"],
+             a_file: ["is not a directory", "--out"]}
+    for out, needles in cases.items():
+        line = one_line_error(elm("run", "--domain", "parity", "--evals", "5", "--quiet", "--out", str(out),
+                                  cwd=workdir))
+        for needle in needles:
+            assert needle in line, line
+    assert sorted(p.name for p in full.iterdir()) == ["notes.txt"] and (full.stat().st_mode & 0o777) == 0o755
+    assert list(empty_target.iterdir()) == [] and not (tmp_path / "nowhere").exists()
+    assert a_file.read_text() == "x"
+    fresh, given = tmp_path / "fresh" / "run", tmp_path / "given-empty"
+    given.mkdir(mode=0o755)
+    for out in (fresh, given):
+        done = elm("run", "--domain", "parity", "--evals", "5", "--quiet", "--out", str(out), cwd=workdir)
+        assert done.returncode == 0, done.stderr
+        assert (out / "store.sqlite").is_file() and (out.stat().st_mode & 0o777) == 0o700, oct(out.stat().st_mode)
+
+
+def test_resume_of_a_run_that_is_still_going_says_it_is_in_use(workdir, tmp_path):
+    """The running engine holds the run's lock; a second `elm resume` is one line and changes
+    nothing (before, it took the run for one whose seeds had failed)."""
+    run = tmp_path / "going"
+    going = subprocess.Popen([sys.executable, "-m", "elmcore.cli", "run", "--domain", "parity", "--mutator", "gp",
+                              "--evals", "1000000", "--quiet", "--out", str(run)], cwd=workdir,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and going.poll() is None:
+            if (run / "store.sqlite").is_file() and RunStore.open(run, readonly=True).count() > 0:
+                break
+            time.sleep(0.2)
+        assert going.poll() is None, going.stderr.read()
+        line = one_line_error(elm("resume", str(run), "--quiet", cwd=workdir))
+        assert "is in use" in line and f"process {going.pid}" in line and f"elm resume {run}" in line, line
+        with pytest.raises(StoreError, match="is in use"):
+            RunStore.open(run)
+        assert going.poll() is None, "the second resume disturbed the run"
+    finally:
+        going.terminate()  # SIGTERM: the engine ends, and its workers and forkers without a word
+        _, err = going.communicate(timeout=60)
+    assert "Traceback" not in err, err[-3000:]
+    store = RunStore.open(run)  # free again once its writer is gone
+    assert store.count() > 0
+    store.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import errno
+import json
 import os
 import struct
 import subprocess
@@ -30,10 +31,12 @@ from leaky_domain import CrashingDomain, LeakyDomain
 SPEC = SandboxSpec(harness="leaky_domain:harness", timeout_s=3.0, memory_mb=128)
 
 
-def run_bpf(program, nr: int, arg0: int = 0, arch: int = seccomp.AUDIT_ARCH_X86_64, arg1: int = 0) -> int:
+def run_bpf(program, nr: int, arg0: int = 0, arch: int = seccomp.AUDIT_ARCH_X86_64, arg1: int = 0,
+            arg4: int = 0) -> int:
     """A classic-BPF interpreter for the few instructions the filter uses."""
     data = {seccomp.OFFSET_NR: nr, seccomp.OFFSET_ARCH: arch, seccomp.OFFSET_ARG0: arg0 & 0xFFFFFFFF,
-            seccomp.OFFSET_ARG1: arg1 & 0xFFFFFFFF}
+            seccomp.OFFSET_ARG1: arg1 & 0xFFFFFFFF, seccomp.OFFSET_ARG4: arg4 & 0xFFFFFFFF,
+            seccomp.OFFSET_ARG4_HIGH: (arg4 >> 32) & 0xFFFFFFFF}
     acc, pc = 0, 0
     while True:
         code, jt, jf, k = program[pc]
@@ -101,6 +104,10 @@ def test_seccomp_argument_decisions():
         assert run_bpf(program, seccomp.IOCTL, arg0=0, arg1=command) == eperm, name
     for command in (*seccomp.TTY_IOCTL_ALLOWED.values(), 0x8004_6601):  # and FS_IOC_GETFLAGS: not a terminal
         assert run_bpf(program, seccomp.IOCTL, arg0=0, arg1=command) == allow, hex(command)
+    for name, nr in seccomp.NO_DESTINATION_CALLS.items():  # send() on a socketpair, never to an address
+        for address, verdict in ((0, allow), (0x7FFD_1234_5678, eperm), (1 << 32, eperm), (8, eperm)):
+            assert run_bpf(program, nr, arg0=3, arg4=address) == verdict, (name, hex(address))
+            tried += 1
     tried += len(seccomp.DENIED_PRCTL) + len(seccomp.DENIED_FCNTL) + len(tty_setters)
     print(f"seccomp argument rules: {tried} refusals and acceptances checked")
 
@@ -133,6 +140,17 @@ def test_seccomp_filter_live():
                 return 1
             except PermissionError:
                 pass
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)  # allowed: a pair, no address
+        ours.send(b"x")
+        assert theirs.recv(1) == b"x"
+        for call in (lambda: ours.sendto(b"x", "/dev/log"), lambda: ours.connect("/dev/log"),
+                     lambda: ours.bind("\0elm-test"), lambda: ours.sendmsg([b"x"]),
+                     lambda: socket.send_fds(ours, [b"x"], [0]), lambda: os.memfd_create("hold")):
+            try:
+                call()
+                return 3
+            except PermissionError:
+                pass
         os.kill(os.getpid(), 0)  # itself: allowed
         return 0 if os.getpid() > 0 else 2
 
@@ -159,6 +177,46 @@ def test_landlock_allows_writes_only_in_its_directory(tmp_path):
 
     assert in_child(body) == 0
     assert (inside / "ok").exists() and list(outside.iterdir()) == []
+
+
+@pytest.mark.skipif(landlock.abi() < 1, reason="Landlock is not available in this kernel")
+def test_landlock_read_rules_allow_only_the_listed_paths(tmp_path):
+    """With ``readable`` paths, reading is confined too: the scratch directory, a listed
+    folder and a listed file; not a file beside them, nor through /proc/self/root."""
+    inside, library, other = tmp_path / "inside", tmp_path / "library", tmp_path / "other"
+    for folder in (inside, library, other):
+        folder.mkdir()
+    (library / "module.py").write_text("x = 1\n")
+    (other / "single.py").write_text("y = 2\n")
+    (other / "secret.txt").write_text("no\n")
+
+    def body() -> int:
+        landlock.restrict(str(inside), (str(library), str(other / "single.py"), "/nonexistent/path"))
+        (inside / "ok").write_text("x")
+        assert (inside / "ok").read_text() == "x" and (library / "module.py").read_text() == "x = 1\n"
+        assert (other / "single.py").read_text() == "y = 2\n" and os.listdir(library) == ["module.py"]
+        for attempt in (lambda: (other / "secret.txt").read_text(), lambda: os.listdir(other),
+                        lambda: open(f"/proc/self/root{other}/secret.txt").read(), lambda: os.listdir(tmp_path)):
+            try:
+                attempt()
+                return 1
+            except PermissionError:
+                pass
+        return 0
+
+    assert in_child(body) == 0
+
+
+def test_programs_read_only_the_installation_and_the_system():
+    """What the forker lets programs read: system folders and the installation, never a home
+    directory or the file system's root."""
+    from elmcore.sandbox.forker import readable_paths
+
+    paths = readable_paths()
+    assert "/usr" in paths and "/proc" in paths and "/" not in paths
+    assert os.path.realpath(os.path.expanduser("~")) not in paths
+    assert any(namespaces._is_within(os.path.realpath(sandbox.__file__), p) for p in paths)
+    assert not any(p != q and namespaces._is_within(p, q) for p in paths for q in paths)
 
 
 def installation_dirs() -> list[str]:
@@ -404,3 +462,35 @@ def test_confinement_names_what_each_missing_layer_leaves_open():
         assert words in found, found
     assert dataclasses.replace(nothing, sandbox_uid=2_000_000_123).weaknesses == nothing.weaknesses[:2] + [
         nothing.weaknesses[3]]  # root: a uid of its own covers signals and other processes' settings
+
+
+def test_a_forker_whose_caller_is_gone_ends_quietly():
+    """The engine killed (SIGTERM) while a forker answers a request: the forker finds its
+    socket closed, kills the program it started and exits without a traceback on the
+    engine's terminal."""
+    from elmcore.sandbox import runner
+
+    conf = sandbox.confinement()
+    sys_path = [os.path.abspath(p) if p else os.getcwd() for p in sys.path]
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    forker = subprocess.Popen([sys.executable, "-c", runner.FORKER_MAIN, str(theirs.fileno())],
+                              env=runner.forker_environment(sys_path), pass_fds=(theirs.fileno(),),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/")
+    theirs.close()
+    try:
+        ours.send(json.dumps({"op": "init", "sys_path": sys_path, "die_with_parent": False, "confinement": {
+            "scratch_root": conf.scratch_root, "scratch_dir": None, "private_dirs": [],
+            "sandbox_uid": conf.sandbox_uid, "landlock_abi": conf.landlock_abi, "seccomp": conf.seccomp}}).encode())
+        assert json.loads(ours.recv(4096)) == {"ready": True}
+        os.kill(forker.pid, signal.SIGSTOP)  # the request is queued, then its caller disappears
+        ours.send(json.dumps({"op": "run", "spec": {"harness": SPEC.harness, "modules": {}, "preload": [],
+                                                    "timeout_s": 3.0, "memory_mb": 128}}).encode())
+        ours.close()
+        os.kill(forker.pid, signal.SIGCONT)
+        _, err = forker.communicate(timeout=60)
+    finally:
+        if forker.poll() is None:
+            forker.kill()
+            forker.wait()
+    assert forker.returncode == 0 and err.decode() == "", err.decode()[-2000:]
+    assert processes_of({privileges.sandbox_uid(forker.pid)}) == []

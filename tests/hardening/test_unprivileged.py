@@ -82,7 +82,8 @@ def report(surroundings):
     values = {"marker": surroundings.marker, "canary_dir": str(surroundings.canary_dir),
               "victim": str(surroundings.victim), "store": str(surroundings.store),
               "home_file": str(surroundings.home_file), "tcp_port": surroundings.listeners.tcp_port,
-              "udp_port": surroundings.listeners.udp_port, "abstract": surroundings.listeners.abstract}
+              "udp_port": surroundings.listeners.udp_port, "abstract": surroundings.listeners.abstract,
+              "dgram_socket": str(surroundings.listeners.dgram_path)}
     done = as_ordinary_user([sys.executable, "-B", str(HERE / "unprivileged_probe.py"), json.dumps(values)],
                             cwd=Path(surroundings.engine_cwd))
     assert done.returncode == 0, done.stderr[-3000:]

@@ -1,17 +1,20 @@
 """Run by test_unprivileged.py as an ordinary user (not root): plays the engine, runs the
 hostile parity programs through a WorkerPool and prints what became of each as JSON.
 
-    python unprivileged_probe.py '<json: marker, canary_dir, victim, store, home_file, tcp_port, udp_port, abstract>'
+    python unprivileged_probe.py '<json: marker, canary_dir, victim, store, home_file, tcp_port, udp_port, abstract, dgram_socket>'
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import string
 import sys
 import warnings
+from pathlib import Path
 
+from conftest import make_own_home
 from elmcore.workers import WorkerPool
 from hostile_domains import QuickParity
 from hostile_programs import PARITY_PROGRAMS
@@ -20,6 +23,8 @@ from hostile_programs import PARITY_PROGRAMS
 def main() -> None:
     values = json.loads(sys.argv[1])
     values.update(engine_pid=os.getpid(), engine_cwd=os.getcwd())
+    own_home = make_own_home(Path(values["canary_dir"]) / f"own-home-{os.getuid()}", values["marker"])
+    values.update(own_home=own_home, own_secret=own_home / "secret.txt", own_store=own_home / "run" / "store.sqlite")
     os.environ["ELM_HOSTILE_SECRET"] = values["marker"]
     programs = [string.Template(h.code).substitute(values) for h in PARITY_PROGRAMS]
     with warnings.catch_warnings(record=True) as caught:
@@ -34,6 +39,7 @@ def main() -> None:
                 "workers_unchanged": pool.worker_pids() == pids and pool.crashes == 0,
                 "results": {h.name: [e.outcome.value, e.reason or ""] for h, e in zip(PARITY_PROGRAMS, evaluations)},
             }
+    shutil.rmtree(own_home)
     print(json.dumps(report))
 
 
