@@ -7,6 +7,7 @@ the resolved run config and talks to them only through these methods, in batches
 
 from __future__ import annotations
 
+import ast
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -82,6 +83,16 @@ class Domain(Component):
         """A picture of the program at work for reports, as (MIME type, file bytes), e.g. a GIF;
         None when the domain has none. The program may run only through the sandbox."""
         return None
+
+    def normalise(self, program: str) -> str:
+        """The form in which two programs are compared to find one the run has already
+        evaluated: by default the program parsed and unparsed (comments, blank lines and
+        formatting do not count; a changed constant does). A program that does not parse is
+        compared as it is. Runs in the engine process: it must not execute the program."""
+        try:
+            return ast.unparse(ast.parse(program))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return program
 
     def mutation_context(self) -> MutationContext:
         """What LLM mutators need to build prompts for this domain."""

@@ -113,7 +113,11 @@ class Operators:
                  ) -> list[Child]:
         """A batch of ``n`` children from parents selected in ``archive`` (or invented), split
         among the operators by ``bandit`` (the current one unless given)."""
-        counts = (bandit or self.bandit).split(n)
+        return self.make((bandit or self.bandit).split(n), archive, rng)
+
+    def make(self, counts: dict[str, int], archive: QDAlgorithm, rng: np.random.Generator) -> list[Child]:
+        """``counts[label]`` children from each operator (in label order), parents selected in
+        ``archive`` in one draw; also how duplicates are replaced."""
         if self.invents:
             children: list[Child] = []
             for label, mutator in self.mutators:

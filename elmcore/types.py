@@ -18,6 +18,8 @@ class Outcome(str, Enum):
     The classes are ordered by how far the candidate got:
     ``NO_EDIT`` (the mutator produced nothing usable, e.g. a malformed LLM reply),
     ``EDIT_FAILED`` (an edit was produced but does not apply, or the child does not parse),
+    ``DUPLICATE`` (the program is one the run has already evaluated, after the domain's
+    normalisation: it is not evaluated again and costs no evaluation of the budget),
     ``NOT_RUNNABLE`` (the program raised, timed out, crashed or returned garbage in the sandbox),
     ``INVALID`` (it ran, but the phenotype breaks the domain's rules),
     ``VALID`` (evaluated: it has a fitness and behaviour descriptors).
@@ -25,6 +27,7 @@ class Outcome(str, Enum):
 
     NO_EDIT = "no_edit"
     EDIT_FAILED = "edit_failed"
+    DUPLICATE = "duplicate"
     NOT_RUNNABLE = "not_runnable"
     INVALID = "invalid"
     VALID = "valid"

@@ -59,7 +59,8 @@ def test_portfolio_config_keys(pm):
     assert [m.label for m in config.mutators] == ["shift", "shift:far"]
     assert [m.options.step for m in config.mutators] == [3, 9]
     stored = config.as_dict()["mutator"]
-    assert stored == {"name": "shift,shift:far", "shift": {"step": 3}, "shift:far": {"step": 9}}
+    assert stored == {"name": "shift,shift:far", "shift": {"step": 3, "variants": 100},
+                      "shift:far": {"step": 9, "variants": 100}}
     shared = portfolio_config(pm, "mutator.step=5")  # a key outside LABEL: goes to every operator taking it
     assert [m.options.step for m in shared.mutators] == [5, 9]
     with pytest.raises(ConfigError, match="config key 'mutator.steps' is not accepted by any of shift, shift:far"):
