@@ -55,6 +55,11 @@ class RunSection(BaseModel):
                                 "(adaptive: a bandit crediting children that enter the archive) or equally")
     portfolio_floor: float = Field(0.1, ge=0.0, le=1.0, description="adaptive portfolio: the share of each batch "
                                                                     "every operator keeps at least")
+    portfolio_credit_new_niche: float = Field(1.0, ge=0.0, description="adaptive portfolio: the credit of a child "
+                                              "that filled an empty niche")
+    portfolio_credit_improvement: float = Field(1.0, ge=0.0, description="adaptive portfolio: the credit of a "
+                                                "child that replaced a worse elite; below the new-niche credit, "
+                                                "the bandit favours the operator that explores")
     islands: int = Field(1, ge=1, description="archives evolving side by side; batch k draws from and competes "
                                               "in island k % islands, elites migrate along a ring")
     migrate_every: int = Field(10, ge=1, description="islands: batches between migrations")

@@ -103,7 +103,8 @@ def build_components(config: RunConfig | dict[str, Any], pm: PluginManager
                                     config.run.ray_generate_on, config.run.ray_address)
         mutators.append((section.label or section.name, mutator))
     try:
-        operators = Operators(mutators, config.run.portfolio, config.run.portfolio_floor)
+        operators = Operators(mutators, config.run.portfolio, config.run.portfolio_floor,
+                              config.run.portfolio_credit_new_niche, config.run.portfolio_credit_improvement)
     except ValueError as exc:
         raise ConfigError(f"mutator.name {config.mutator_name!r}: {exc}") from exc
     space = domain.behaviour_space()
@@ -294,7 +295,7 @@ class Engine:
                              "max_fitness": stats.max_fitness, "duplicates": proposals.duplicates}
                 if self.operators.portfolio:
                     spent = [r for r in records if r.outcome != Outcome.DUPLICATE.value]  # duplicates cost nothing
-                    self.operators.bandit.credit((r.operator, r.entered) for r in spent)
+                    self.operators.bandit.credit((r.operator, r.entered, r.status) for r in spent)
                     committed["operators"] = self._operator_stats(records)
                 if isinstance(self.qd, Islands):
                     committed["islands"] = self.qd.island_stats()

@@ -405,19 +405,19 @@ class RunStore:
             "ORDER BY id DESC LIMIT 1", (niche,)).fetchone()
         return self._record(row) if row else None
 
-    def operators_by_batch(self) -> Iterator[tuple[int, list[tuple[str, bool]]]]:
-        """(batch, [(operator, entered the archive) per candidate]) for every committed batch, in
-        order; duplicates are left out (they cost no evaluation)."""
-        rows = self._db.execute("SELECT batch, operator, entered FROM candidates WHERE outcome != 'duplicate' "
-                                "ORDER BY id")
+    def operators_by_batch(self) -> Iterator[tuple[int, list[tuple[str, bool, str | None]]]]:
+        """(batch, [(operator, entered the archive, insert status) per candidate]) for every
+        committed batch, in order; duplicates are left out (they cost no evaluation)."""
+        rows = self._db.execute("SELECT batch, operator, entered, status FROM candidates "
+                                "WHERE outcome != 'duplicate' ORDER BY id")
         current: int | None = None
-        group: list[tuple[str, bool]] = []
-        for batch, operator, entered in rows:
+        group: list[tuple[str, bool, str | None]] = []
+        for batch, operator, entered, status in rows:
             if batch != current and current is not None:
                 yield current, group
                 group = []
             current = batch
-            group.append((operator, bool(entered)))
+            group.append((operator, bool(entered), status))
         if current is not None:
             yield current, group
 
