@@ -28,7 +28,7 @@ FILTERS = {
     "runnable": "c.outcome IN ('valid', 'invalid')",
 }
 FILTER_HELP = {
-    "entered": "children that entered the archive (the paper's accepted diffs)",
+    "entered": "children that entered the map: new niches and improvements (the paper's accepted diffs)",
     "valid": "children whose phenotype was valid, whether or not they entered",
     "runnable": "children that ran to the end in the sandbox (valid or invalid phenotype)",
 }
@@ -61,6 +61,12 @@ class DiffRecord:
     def key(self) -> tuple[str, str, str, str]:
         """What makes two records the same example."""
         return self.file_name, self.parent, self.message, self.diff
+
+
+def change_of(hunks: str) -> str:
+    """What a diff changes: its removed and added lines, without hunk headers and context,
+    so the same edit made at another place or in another parent is the same change."""
+    return "\n".join(line for line in hunks.splitlines() if line[:1] in "+-" and line[:1] != "")
 
 
 def diff_hunks(parent: str, child: str, file_name: str, context: int = 3) -> str:
@@ -99,18 +105,25 @@ def open_run(run_dir: Path) -> RunStore:
         raise ExportError(str(exc)) from None
 
 
-def diff_records(run_dirs: Sequence[Path], filter_name: str, context: int = 3) -> tuple[list[DiffRecord], dict]:
+def diff_records(run_dirs: Sequence[Path], filter_name: str, context: int = 3,
+                 max_repeats: int | None = None) -> tuple[list[DiffRecord], dict]:
     """Every child of the runs that passes ``filter_name``, as a diff record (deduplicated,
-    first occurrence kept), and counts per run of what was read and kept."""
+    first occurrence kept), and counts per run of what was read and kept. With
+    ``max_repeats``, one change (``change_of``: the same removed and added lines, whatever
+    the parent) is kept at most that many times, so a model fine-tuned on the records does
+    not learn one edit over and over."""
     if filter_name not in FILTERS:
         raise ExportError(f"unknown filter {filter_name!r}; use one of {', '.join(FILTERS)}")
+    if max_repeats is not None and max_repeats < 1:
+        raise ExportError(f"--max-repeats {max_repeats}: must be at least 1 (leave it out for no cap)")
     seen: set[tuple[str, str, str, str]] = set()
+    changes: dict[str, int] = {}
     records: list[DiffRecord] = []
     counts: dict[str, dict[str, int]] = {}
     for run_dir in run_dirs:
         store = open_run(run_dir)
         try:
-            matched = duplicates = 0
+            matched = duplicates = repeats = 0
             for child, parent in store.children_with_parents(
                     f"{FILTERS[filter_name]} AND c.program IS NOT NULL"):
                 matched += 1
@@ -128,10 +141,15 @@ def diff_records(run_dirs: Sequence[Path], filter_name: str, context: int = 3) -
                     duplicates += 1
                     continue
                 seen.add(record.key())
+                change = change_of(hunks)
+                if max_repeats is not None and changes.get(change, 0) >= max_repeats:
+                    repeats += 1
+                    continue
+                changes[change] = changes.get(change, 0) + 1
                 records.append(record)
         finally:
             store.close()
-        counts[str(run_dir)] = {"matched": matched, "duplicates": duplicates}
+        counts[str(run_dir)] = {"matched": matched, "duplicates": duplicates, "repeats": repeats}
     return records, counts
 
 
