@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from elmcore.aims import NoWords, check_words
 from elmcore.config import ConfigError, RunConfig, dump_yaml, resolve
 from elmcore.duplicates import Proposals, program_key
 from elmcore.interfaces import Domain, Mutator, QDAlgorithm
@@ -109,9 +110,18 @@ def build_components(config: RunConfig | dict[str, Any], pm: PluginManager
         raise ConfigError(f"mutator.name {config.mutator_name!r}: {exc}") from exc
     space = domain.behaviour_space()
     if config.run.islands > 1:
-        return domain, operators, Islands(lambda: config.qd.build(space=space, seed=config.run.seed),
-                                          config.run.islands, config.run.migrate_every, config.run.migrants)
-    return domain, operators, config.qd.build(space=space, seed=config.run.seed)
+        qd: QDAlgorithm | Islands = Islands(lambda: config.qd.build(space=space, seed=config.run.seed),
+                                            config.run.islands, config.run.migrate_every, config.run.migrants)
+    else:
+        qd = config.qd.build(space=space, seed=config.run.seed)
+    operators.space, operators.subject = list(qd.dimensions), domain.mutation_context().subject
+    directed = [label for label, m in operators.mutators if m.directed]
+    if directed:
+        try:
+            check_words(operators.space, domain.name)
+        except NoWords as exc:
+            raise ConfigError(f"mutator {directed[0]!r}: {exc}") from exc
+    return domain, operators, qd
 
 
 def evaluation_pool(config: RunConfig, domain_cls: type[Domain]) -> Any:

@@ -129,6 +129,9 @@ class Mutator(Component):
     """
 
     invents: ClassVar[bool] = False
+    directed: bool = False
+    """Whether the mutator wants each parent with an ``aim`` (``Parent.aim``: a target in the
+    behaviour space proposed by the QD algorithm and the move to it in the domain's words)."""
     parents_per_child: ClassVar[int] = 1
     """Parents each child is made from: 2 for a crossover, which is handed two parents per
     child (``parents[2i]`` and ``parents[2i + 1]`` make child ``i``)."""
@@ -189,6 +192,11 @@ class QDAlgorithm(Component):
     @abstractmethod
     def select(self, n: int, rng: np.random.Generator) -> list[Elite]:
         """Choose ``n`` parents (with replacement). Empty archive: empty list."""
+
+    def target(self, parent: Elite, rng: np.random.Generator) -> tuple[float, ...] | None:
+        """A point of the behaviour space worth aiming a child of ``parent`` at (an empty or
+        weak niche near it), for directed mutators; None: this algorithm proposes none."""
+        return None
 
     @abstractmethod
     def elites(self) -> list[Elite]: ...

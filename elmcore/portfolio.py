@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from elmcore.aims import aim_for
 from elmcore.interfaces import Mutator, QDAlgorithm
-from elmcore.types import Child, Parent
+from elmcore.types import Child, Dimension, Parent
 
 DECAY = 0.9
 
@@ -113,6 +114,8 @@ class Operators:
         self.invents = bool(inventing)
         self.bandit = Bandit(self.labels, rule, floor, new_niche, improvement)
         self.portfolio = len(self.mutators) > 1
+        self.space: list[Dimension] = []  # the behaviour space in use and what a program makes, for aims
+        self.subject = "program"
 
     @property
     def name(self) -> str:
@@ -144,6 +147,10 @@ class Operators:
         start = 0
         for label, mutator in self.mutators:
             mine = parents[start:start + wants[label]]
+            if mutator.directed:  # each parent with a target near it, drawn in parent order
+                mine = [Parent(id=p.id, program=p.program, fitness=p.fitness,
+                               aim=aim_for(self.space, self.subject, e.descriptors, archive.target(e, rng)))
+                        for p, e in zip(mine, elites[start:start + wants[label]])]
             start += wants[label]
             if counts[label]:
                 made = self._call(label, mutator.mutate, mine, rng)

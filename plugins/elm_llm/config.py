@@ -69,6 +69,9 @@ class LLMConfig(PluginConfig):
 
 class DiffConfig(LLMConfig):
     model: str = Field(DEFAULT_DIFF_MODEL, description=MODEL_HELP)
+    direct: bool = Field(False, description="aim each child at a place in the map: the QD algorithm proposes an "
+                                            "empty or weak niche near the parent and the commit message asks for "
+                                            "the move (\"Make the walker taller and lighter.\")")
 
 
 class PromptConfig(LLMConfig):

@@ -156,6 +156,8 @@ class LLMMutator(Mutator):
         child = Child(program=None, parent_id=parent.id, operator=self.name, message=request.message,
                       prompt=request.shown, completion=completion.text,
                       meta={**meta, "tokens": completion.tokens, "finish_reason": completion.finish_reason})
+        if parent.aim is not None:  # a directed child: where it was asked to go, to measure whether it went
+            child.meta["aim"] = {"target": list(parent.aim.target), "start": list(parent.aim.start)}
         try:
             if not completion.ok:
                 raise EditRejected(Outcome.NO_EDIT, f"request failed: {completion.error}")
@@ -200,7 +202,13 @@ class DiffMutator(LLMMutator):
     Config = DiffConfig
     stops = DIFF_STOPS
 
+    @property
+    def directed(self) -> bool:  # type: ignore[override]
+        return bool(self.config.direct)  # type: ignore[attr-defined]
+
     def build_request(self, parent: Parent, message: str) -> Request:
+        if parent.aim is not None:  # the move asked for is the commit message
+            message = parent.aim.message
         prompt = diff_prompt(self.context.file_name, parent.program, message)
         return Request(message=message, prompt=prompt, shown=prompt)
 

@@ -303,3 +303,16 @@ def test_bad_temperatures_are_one_line_errors():
         DiffMutator.Config(temperatures=[])
     with pytest.raises(ValidationError, match="between 0 and 5"):
         DiffMutator.Config(temperatures=[0.5, 9])
+
+
+def test_a_directed_diff_asks_for_the_move_in_its_commit_message(parity_context):
+    from elmcore.types import Aim
+
+    mutator = recorded(parity_context, direct=True)
+    assert mutator.directed
+    aim = Aim(target=(20.0, 10.0, 30.0), start=(10.0, 10.0, 50.0), message="Make the walker taller and lighter.")
+    [child] = mutator.mutate([Parent(id=3, program=BUGGY_PARITY, aim=aim)], np.random.default_rng(0))
+    assert child.message == "Make the walker taller and lighter."
+    assert child.prompt == diff_prompt("parity.py", BUGGY_PARITY, "Make the walker taller and lighter.")
+    assert child.meta["aim"] == {"target": [20.0, 10.0, 30.0], "start": [10.0, 10.0, 50.0]}
+    assert not recorded(parity_context).directed
