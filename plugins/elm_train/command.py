@@ -35,6 +35,9 @@ def dataset_diffs(
     max_repeats: Annotated[Optional[int], typer.Option(
         help="keep one change (the same removed and added lines, in any parent) at most this many times "
              "(default: no cap)")] = None,
+    messages: Annotated[str, typer.Option(
+        help="commit messages: stored (the child's own) or moves (where the child moved from its parent, in the "
+             "domain's words: 'Make the walker taller and lighter.')")] = "stored",
 ) -> None:
     """Edits that worked, as (file name, parent program, commit message, diff) records in the
     diff model's training format (<NME> <BEF> <MSG> <DFF>)."""
@@ -48,7 +51,7 @@ def dataset_diffs(
         _fail(f"--max-repeats {max_repeats}: must be at least 1 (leave it out for no cap)")
     try:
         check_new_dir(out)
-        records, counts = diff_records(runs, filter_, context, max_repeats)
+        records, counts = diff_records(runs, filter_, context, max_repeats, messages)
         if not records:
             matched = sum(c["matched"] for c in counts.values())
             why = (f"no child passes it ({FILTER_HELP[filter_]})" if not matched else
@@ -58,7 +61,7 @@ def dataset_diffs(
         train, test = split(records, holdout)
         write_dataset(out, "diffs", {"train": train, "test": test},
                       {"runs": [str(r) for r in runs], "filter": filter_, "holdout": holdout, "context": context,
-                       "max_repeats": max_repeats, "per_run": counts})
+                       "max_repeats": max_repeats, "messages": messages, "per_run": counts})
     except (ExportError, DatasetError) as exc:
         _fail(str(exc))
     duplicates = sum(c["duplicates"] for c in counts.values())

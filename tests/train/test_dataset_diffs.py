@@ -189,3 +189,30 @@ def test_a_filter_that_matches_no_child_says_so_in_one_line(tmp_path: Path) -> N
     line = error_line(elm("dataset", "diffs", "run", "--out", "ds", "--filter", "entered", cwd=tmp_path))
     assert "no child passes it" in line and "entered the map" in line and "Nothing was written" in line
     assert not (tmp_path / "ds").exists()
+
+
+def test_messages_can_describe_the_move_from_stored_descriptors(tmp_path: Path) -> None:
+    """Sodarace names its dimensions: a child taller and lighter than its parent gets that
+    message; a child that barely moved keeps its own; a domain without words is one line."""
+    store = RunStore.create(tmp_path / "soda", {"config": {"domain": {"name": "sodarace"}}})
+    store.commit_batch(0, [
+        CandidateRecord(id=0, batch=0, parent_id=None, operator="seed", program=SEED, outcome="valid", entered=True,
+                        fitness=1.0, descriptors=(10.0, 10.0, 50.0)),
+        CandidateRecord(id=1, batch=0, parent_id=0, operator="gp", program=child_of(SEED, "a = 1", "a = 2"),
+                        outcome="valid", entered=True, fitness=2.0, descriptors=(16.0, 10.5, 30.0), message="edit 1"),
+        CandidateRecord(id=2, batch=0, parent_id=0, operator="gp", program=child_of(SEED, "b = 2", "b = 3"),
+                        outcome="valid", entered=True, fitness=3.0, descriptors=(10.5, 10.0, 51.0), message="edit 2"),
+    ], 0.0, 0.0, {})
+    store.close()
+    train, _, manifest = export(tmp_path, [tmp_path / "soda"], "--messages", "moves", "--holdout", "0")
+    assert [r["message"] for r in train] == ["Make the walker taller and lighter.", "edit 2"]
+    assert train[0]["prompt"].endswith("<MSG> Make the walker taller and lighter.\n<DFF>")
+    assert manifest["messages"] == "moves" and manifest["per_run"][str(tmp_path / "soda")]["moves"] == 1
+    store = RunStore.create(tmp_path / "parity", {"config": {"domain": {"name": "parity"}}})
+    store.commit_batch(0, [CandidateRecord(id=0, batch=0, parent_id=None, operator="seed", program=SEED,
+                                           outcome="valid", entered=True, fitness=1.0, descriptors=(5.0, 3.0))],
+                       0.0, 0.0, {})
+    store.close()
+    line = error_line(elm("dataset", "diffs", "parity", "--out", "ds", "--messages", "moves", cwd=tmp_path))
+    assert "has no words for its behaviour dimension" in line and "--messages stored" in line
+    assert not (tmp_path / "ds").exists()
