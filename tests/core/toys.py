@@ -61,8 +61,9 @@ class ShiftMutator(Mutator):
             kind = int(rng.integers(0, 5))
             body = f"return {new}" if kind else "return undefined_name"
             program = re.sub(r"variant = [0-9]+\n", "", parent.program.replace(match.group(0), body))
-            if self.config.variants:
-                program += f"variant = {int(rng.integers(0, self.config.variants))}\n"
+            variants = getattr(self.config, "variants", 100)  # a subclass's own Config may lack the key
+            if variants:
+                program += f"variant = {int(rng.integers(0, variants))}\n"
             children.append(Child(program, parent.id, self.name, message=f"shift to {new}"))
         return children
 
