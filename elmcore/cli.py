@@ -84,7 +84,7 @@ class _ProgressPrinter:
         best = "-" if p.stats.max_fitness is None else f"{p.stats.max_fitness:.4g}"
         line = (f"{p.evals_per_s:.1f} evals/s | niches {p.stats.filled}/{p.stats.niches} | "
                 f"QD {p.stats.qd_score:.4g} | best {best} | edits ok {p.edit_ok_pct:.0f}% | "
-                f"ran {p.ran_pct:.0f}% | valid {p.valid_pct:.0f}%")
+                f"ran {p.ran_pct:.0f}% | valid {p.valid_pct:.0f}% | dup {p.duplicate_pct:.0f}%")
         if p.operators:  # a portfolio: each operator's share of the children and % of its children that entered
             total = sum(c["children"] for c in p.operators.values()) or 1
             line += " | " + " ".join(f"{op} {100 * c['children'] / total:.0f}% ({100 * c['entered'] / max(1, c['children']):.1f}% in)"
@@ -124,7 +124,10 @@ def drive(engine: Engine, quiet: bool) -> None:
     finally:
         printer.stop()
     best = "-" if stats.max_fitness is None else f"{stats.max_fitness:.6g}"
-    typer.echo(f"run {engine.run_dir}: {engine.store.count()} candidates, niches {stats.filled}/{stats.niches} "
+    duplicates = engine.store.count() - engine.store.evaluations()
+    typer.echo(f"run {engine.run_dir}: {engine.store.evaluations()} evaluations"
+               + (f" ({duplicates} duplicates not evaluated)" if duplicates else "")
+               + f", niches {stats.filled}/{stats.niches} "
                f"({100 * stats.coverage:.1f}%), QD score {stats.qd_score:.6g}, best fitness {best}")
     engine.close()
 
@@ -137,7 +140,8 @@ def run(
     qd: Annotated[Optional[str], typer.Option(
         help="QD algorithm, e.g. map-elites, cvt-map-elites")] = None,
     evals: Annotated[Optional[int], typer.Option(
-        help="total candidates to produce" + _default(RunSection, "evals"))] = None,
+        help="evaluations to spend (a duplicate of a program already evaluated costs none)"
+             + _default(RunSection, "evals"))] = None,
     batch_size: Annotated[Optional[int], typer.Option(
         help="children per iteration" + _default(RunSection, "batch_size"))] = None,
     workers: Annotated[Optional[int], typer.Option(
@@ -261,7 +265,7 @@ class _LearnPrinter(_ProgressPrinter):
 @app.command()
 def resume(
     run_dir: Annotated[Path, typer.Argument(help="run directory made by `elm run` or `elm learn`")],
-    evals: Annotated[Optional[int], typer.Option(help="new total budget of candidates")] = None,
+    evals: Annotated[Optional[int], typer.Option(help="new total budget of evaluations")] = None,
     iterations: Annotated[Optional[int], typer.Option(help="learning runs: new number of iterations")] = None,
     workers: Annotated[Optional[int], typer.Option(help="evaluation worker processes")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
@@ -313,6 +317,7 @@ def status(run_dir: Annotated[Path, typer.Argument(help="run directory")],
         stats = store.last_stats() or {}
         outcomes = store.outcome_counts()
         count = store.count()
+        evaluations = store.evaluations()
         history = store.history(points=5)
 
         def setting(section: str, key: str) -> Any:
@@ -339,6 +344,9 @@ def status(run_dir: Annotated[Path, typer.Argument(help="run directory")],
                         best_per_condition={c: {"id": r.id, "fitness": r.fitness}
                                             for c, r in sorted(best_per_condition.items())})
         else:
+            duplicates = outcomes.get("duplicate", 0)
+            data.update(evaluations=evaluations, duplicates=duplicates,
+                        duplicate_pct=round(100.0 * duplicates / max(count, 1), 2))
             data.update(mutator=setting("mutator", "name"), qd=setting("qd", "name"), budget=setting("run", "evals"),
                         seed_program=setting("domain", "seed_program"), seed=setting("run", "seed"),
                         best={"id": best.id, "fitness": best.fitness} if best else None, operators=operators)
@@ -360,18 +368,23 @@ def status(run_dir: Annotated[Path, typer.Argument(help="run directory")],
                f"qd {setting('qd', 'name')}" + (f", seed program {seed_program}" if seed_program else "")
                + f", seed {setting('run', 'seed')}")
     budget = setting("run", "evals")
-    done = f" ({100.0 * count / budget:.1f} %)" if isinstance(budget, int) and budget > 0 else ""
+    done = f" ({100.0 * evaluations / budget:.1f} %)" if isinstance(budget, int) and budget > 0 else ""
     niches = stats.get("niches")
     filled = _readable(stats.get("filled")) + (f" of {_readable(niches)}" if niches else "")
-    typer.echo(f"candidates {_readable(count)} of {_readable(budget)}{done}; niches filled {filled}; "
+    typer.echo(f"evaluations {_readable(evaluations)} of {_readable(budget)}{done}; niches filled {filled}; "
                f"QD score {_readable(stats.get('qd_score'))}; best fitness {_readable(stats.get('max_fitness'))}"
                + (f" (candidate {best.id})" if best else ""))
     typer.echo(f"outcomes: {mix}")
+    if count > evaluations:
+        typer.echo(f"duplicates: {_readable(count - evaluations)} of {_readable(count)} proposals "
+                   f"({100.0 * (count - evaluations) / count:.1f} %) repeated a program already evaluated and were "
+                   "not evaluated again")
     if len(operators) > 1:
         total = sum(c["children"] for c in operators.values()) or 1
         typer.echo("operators: " + " · ".join(
             f"{op} {100 * c['children'] / total:.1f} % of children ({_readable(c['children'])}), "
             f"{100 * c['valid'] / max(1, c['children']):.1f} % valid, {_readable(c['entered'])} entered the archive"
+            + (f", {_readable(c['duplicates'])} duplicates" if c.get("duplicates") else "")
             for op, c in operators.items()))
     if history:
         typer.echo(f"history: {'evaluations':>12} {'niches':>7} {'QD score':>10} {'best':>9}")

@@ -39,7 +39,8 @@ class ConfigError(ValueError):
 class RunSection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    evals: int = Field(10_000, ge=1, description="total candidates to produce (all outcomes count)")
+    evals: int = Field(10_000, ge=1, description="evaluations to spend: every candidate counts but a duplicate "
+                       "(a program the run has already evaluated), which is not evaluated again")
     batch_size: int = Field(64, ge=1, description="children produced and evaluated per iteration")
     workers: int = Field(1, ge=1, description="evaluation worker processes")
     seed: int = Field(0, ge=0, description="random seed: same config and seed give the same archive")
@@ -54,10 +55,19 @@ class RunSection(BaseModel):
                                 "(adaptive: a bandit crediting children that enter the archive) or equally")
     portfolio_floor: float = Field(0.1, ge=0.0, le=1.0, description="adaptive portfolio: the share of each batch "
                                                                     "every operator keeps at least")
+    portfolio_credit_new_niche: float = Field(1.0, ge=0.0, description="adaptive portfolio: the credit of a child "
+                                              "that filled an empty niche")
+    portfolio_credit_improvement: float = Field(1.0, ge=0.0, description="adaptive portfolio: the credit of a "
+                                                "child that replaced a worse elite; below the new-niche credit, "
+                                                "the bandit favours the operator that explores")
     islands: int = Field(1, ge=1, description="archives evolving side by side; batch k draws from and competes "
                                               "in island k % islands, elites migrate along a ring")
     migrate_every: int = Field(10, ge=1, description="islands: batches between migrations")
     migrants: int = Field(1, ge=1, description="islands: best elites each island sends to the next per migration")
+    deduplicate: bool = Field(True, description="do not evaluate a program the run has already evaluated (compared "
+                              "after the domain's normalisation): store it as a duplicate and ask for another")
+    duplicate_retries: int = Field(3, ge=0, description="rounds of replacements per batch for children that "
+                                   "were duplicates (each round asks their operators for as many new children)")
     ray_generate_on: Literal["local", "cpu", "gpu"] = Field(
         "local", description="where the mutator runs: in the engine (local), or in a Ray actor on a node with a "
                              "free CPU or GPU")

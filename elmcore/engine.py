@@ -11,6 +11,7 @@ import copy
 import platform
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from elmcore.aims import NoWords, check_words
 from elmcore.config import ConfigError, RunConfig, dump_yaml, resolve
+from elmcore.duplicates import Proposals, program_key
 from elmcore.interfaces import Domain, Mutator, QDAlgorithm
 from elmcore.plugins import PluginManager
 from elmcore.islands import Islands
@@ -28,6 +31,9 @@ from elmcore.types import ArchiveStats, Child, Evaluation, Outcome
 from elmcore.workers import Job, WorkerPool
 
 CONFIG_FILE = "config.yaml"
+STALLED_BATCHES = 5
+"""A run stops (cleanly, everything stored) after this many batches in a row whose every
+proposal, replacements included, repeated a program the run had already evaluated."""
 
 
 class RunError(RuntimeError):
@@ -50,8 +56,15 @@ class Progress:
         return self.new_evals / self.seconds if self.seconds > 0 else 0.0
 
     def percent(self, *outcomes: Outcome) -> float:
-        total = sum(self.counts.values())
+        """% of the evaluations (duplicates left out: they cost none)."""
+        total = sum(n for o, n in self.counts.items() if o != Outcome.DUPLICATE.value)
         return 100.0 * sum(self.counts.get(o.value, 0) for o in outcomes) / total if total else 0.0
+
+    @property
+    def duplicate_pct(self) -> float:
+        """% of the proposals that repeated a program already evaluated (not evaluated again)."""
+        total = sum(self.counts.values())
+        return 100.0 * self.counts.get(Outcome.DUPLICATE.value, 0) / total if total else 0.0
 
     @property
     def edit_ok_pct(self) -> float:
@@ -91,14 +104,24 @@ def build_components(config: RunConfig | dict[str, Any], pm: PluginManager
                                     config.run.ray_generate_on, config.run.ray_address)
         mutators.append((section.label or section.name, mutator))
     try:
-        operators = Operators(mutators, config.run.portfolio, config.run.portfolio_floor)
+        operators = Operators(mutators, config.run.portfolio, config.run.portfolio_floor,
+                              config.run.portfolio_credit_new_niche, config.run.portfolio_credit_improvement)
     except ValueError as exc:
         raise ConfigError(f"mutator.name {config.mutator_name!r}: {exc}") from exc
     space = domain.behaviour_space()
     if config.run.islands > 1:
-        return domain, operators, Islands(lambda: config.qd.build(space=space, seed=config.run.seed),
-                                          config.run.islands, config.run.migrate_every, config.run.migrants)
-    return domain, operators, config.qd.build(space=space, seed=config.run.seed)
+        qd: QDAlgorithm | Islands = Islands(lambda: config.qd.build(space=space, seed=config.run.seed),
+                                            config.run.islands, config.run.migrate_every, config.run.migrants)
+    else:
+        qd = config.qd.build(space=space, seed=config.run.seed)
+    operators.space, operators.subject = list(qd.dimensions), domain.mutation_context().subject
+    directed = [label for label, m in operators.mutators if m.directed]
+    if directed:
+        try:
+            check_words(operators.space, domain.name)
+        except NoWords as exc:
+            raise ConfigError(f"mutator {directed[0]!r}: {exc}") from exc
+    return domain, operators, qd
 
 
 def evaluation_pool(config: RunConfig, domain_cls: type[Domain]) -> Any:
@@ -142,6 +165,8 @@ class Engine:
         self.counts: dict[str, int] = store.outcome_counts()
         self.operator_counts = {op: c for op, c in store.operator_counts().items() if op != "seed"}
         self._before_last: QDAlgorithm | None = None  # the archive before the last committed batch
+        self.seen: dict[str, int] = {}  # hash of each normalised program proposed -> its first candidate
+        self.stalled = store.trailing_stalled_batches()  # batches in a row with nothing but duplicates
         self._rebuild_archive()
 
     # -- construction -----------------------------------------------------------
@@ -226,57 +251,61 @@ class Engine:
         seed, batch_size, overlap = self.config.run.seed, self.config.run.batch_size, self.config.run.overlap
         started = time.perf_counter()
         new_evals = 0
-        done = self.store.count()
+        done = self.store.evaluations()  # what the budget counts: every candidate but the duplicates
         batch = self.store.next_batch()
         if done >= self.budget:
             return self.qd.stats()
+        self.seen = self._seen_programs()
 
         def rng(k: int) -> np.random.Generator:
             return np.random.default_rng([seed, k])
 
-        staged: tuple[list[Child], float] | None = None  # children of the next batch, and their generation time
+        first_id = self.store.count()  # candidate ids count duplicates too
+        # the children of the next batch (every proposal, duplicates included), and their generation time
+        staged: tuple[Proposals, float] | None = None
         if overlap and self._before_last is not None and (
                 self.operators.invents or self._before_last.stats().filled > 0):
             # resuming: the uninterrupted run chose this batch's parents (and split) before the last batch was inserted
             t0 = time.perf_counter()
-            staged = (self._children(batch, min(batch_size, self.budget - done), rng(batch), self._before_last,
-                                     self._bandit_before_last), time.perf_counter() - t0)
+            staged = (self._propose(batch, min(batch_size, self.budget - done), rng(batch), self._before_last,
+                                    first_id, self._bandit_before_last), time.perf_counter() - t0)
         self._before_last = self._bandit_before_last = None
         pool = evaluation_pool(self.config, type(self.domain))
-        # a batch in flight: its children, generation seconds, when it was submitted, and its job
-        current: tuple[list[Child], float, float, tuple[list[int], Job]] | None = None
+        # a batch in flight: its proposals, generation seconds, when it was submitted, and its job
+        current: tuple[Proposals, float, float, tuple[list[int], Job]] | None = None
         try:
             while done < self.budget:
                 if current is None:
                     if staged is None:
                         t0 = time.perf_counter()
-                        staged = (self._children(batch, min(batch_size, self.budget - done), rng(batch), self.qd),
-                                  time.perf_counter() - t0)
-                    current = (*staged, time.perf_counter(), self._submit(staged[0], pool))
+                        staged = (self._propose(batch, min(batch_size, self.budget - done), rng(batch), self.qd,
+                                                first_id), time.perf_counter() - t0)
+                    current = (*staged, time.perf_counter(), self._submit(staged[0].children, pool))
                     staged = None
-                children, generate_seconds, submitted, job = current
-                after = done + len(children)
+                proposals, generate_seconds, submitted, job = current
+                after = done + proposals.evaluations
                 following = None
                 if overlap and after < self.budget and (self.operators.invents or self.qd.stats().filled > 0):
                     # the next batch is generated while this one is evaluated, and queued behind it at
                     # once, so the workers go on to it without waiting for this batch to be inserted
                     t0 = time.perf_counter()
-                    next_children = self._children(batch + 1, min(batch_size, self.budget - after), rng(batch + 1),
-                                                   self.qd)
-                    following = (next_children, time.perf_counter() - t0, time.perf_counter(),
-                                 self._submit(next_children, pool))
+                    next_proposals = self._propose(batch + 1, min(batch_size, self.budget - after), rng(batch + 1),
+                                                   self.qd, proposals.first_id + len(proposals.children))
+                    following = (next_proposals, time.perf_counter() - t0, time.perf_counter(),
+                                 self._submit(next_proposals.children, pool))
                 runnable, evaluating = job
                 evaluations = dict(zip(runnable, evaluating.result()))
                 if isinstance(self.qd, Islands):
                     self.qd.use(batch, everywhere=batch == 0 and not self.operators.invents)  # the seed batch
-                records = self._insert(batch, done, children, evaluations)
+                records = self._insert(batch, proposals, evaluations)
                 evaluate_seconds = time.perf_counter() - submitted
                 current = following
                 stats = self.qd.stats()
-                committed = {"evals": done + len(records), "filled": stats.filled, "qd_score": stats.qd_score,
-                             "max_fitness": stats.max_fitness}
+                committed = {"evals": after, "filled": stats.filled, "qd_score": stats.qd_score,
+                             "max_fitness": stats.max_fitness, "duplicates": proposals.duplicates}
                 if self.operators.portfolio:
-                    self.operators.bandit.credit((r.operator, r.entered) for r in records)
+                    spent = [r for r in records if r.outcome != Outcome.DUPLICATE.value]  # duplicates cost nothing
+                    self.operators.bandit.credit((r.operator, r.entered, r.status) for r in spent)
                     committed["operators"] = self._operator_stats(records)
                 if isinstance(self.qd, Islands):
                     committed["islands"] = self.qd.island_stats()
@@ -287,12 +316,16 @@ class Engine:
                 for r in records:
                     self.counts[r.outcome] = self.counts.get(r.outcome, 0) + 1
                     if self.operators.portfolio and r.operator != "seed":
-                        mine = self.operator_counts.setdefault(r.operator, {"children": 0, "valid": 0, "entered": 0})
-                        mine["children"] += 1
+                        mine = self.operator_counts.setdefault(
+                            r.operator, {"children": 0, "valid": 0, "entered": 0, "duplicates": 0})
+                        duplicate = r.outcome == Outcome.DUPLICATE.value
+                        mine["children"] += not duplicate
+                        mine["duplicates"] += duplicate
                         mine["valid"] += r.outcome == Outcome.VALID.value
                         mine["entered"] += int(r.entered)
-                done += len(records)
-                new_evals += len(records)
+                done = after
+                first_id += len(records)
+                new_evals += proposals.evaluations
                 batch += 1
                 if stats.filled == 0 and not self.operators.invents:
                     reasons = "; ".join(sorted({r.reason or r.outcome for r in records}))[:400]
@@ -300,6 +333,15 @@ class Engine:
                     raise RunError(f"no seed program of domain {self.domain.name!r} is valid ({reasons}); "
                                    "fix the seed or pick another with --seed-program (nothing was kept in "
                                    f"{self.run_dir})")
+                self.stalled = self.stalled + 1 if records and not proposals.evaluations else 0
+                if self.stalled >= STALLED_BATCHES:
+                    raise RunError(
+                        f"mutator {self.operators.name!r} proposed only programs the run had already evaluated "
+                        f"in the last {self.stalled} batches ({self.counts.get(Outcome.DUPLICATE.value, 0)} duplicates "
+                        f"in all, with run.duplicate_retries={self.config.run.duplicate_retries} replacement rounds "
+                        f"per batch); the run stops at {done} of {self.budget} evaluations with everything stored "
+                        f"in {self.run_dir}. Raise the sampling temperature or run.duplicate_retries, or choose "
+                        "another mutator; `elm resume` tries again")
                 if on_progress:
                     on_progress(Progress(done, self.budget, batch - 1, time.perf_counter() - started, new_evals,
                                          stats, dict(self.counts),
@@ -308,6 +350,38 @@ class Engine:
             pool.close()
             self.operators.close()
         return self.qd.stats()
+
+    def _seen_programs(self) -> dict[str, int]:
+        """Hash of every program the run has proposed for evaluation -> its first candidate,
+        from the store (a store written before hashes were stored: hashed here)."""
+        seen = self.store.program_keys()
+        for cid, program in self.store.unhashed_programs():
+            seen.setdefault(program_key(self.domain, program), cid)
+        return seen
+
+    def _propose(self, batch: int, n: int, rng: np.random.Generator, archive: QDAlgorithm | Islands, first_id: int,
+                 bandit: Bandit | None = None) -> Proposals:
+        """Batch ``batch``: ``n`` children, and for each that repeats a program the run has
+        already seen, a replacement from the same operator, up to ``run.duplicate_retries``
+        rounds. Replacements draw from ``rng`` after the batch's children, so the batch is
+        still a function of the seed and the committed batches."""
+        proposals = Proposals(first_id)
+        children = self._children(batch, n, rng, archive, bandit)
+        seeding = bool(children) and all(c.operator == "seed" and c.parent_id is None for c in children) \
+            and not self.operators.invents
+        reject = self.config.run.deduplicate
+        repeated = proposals.add(children, self.seen, self.domain, reject)
+        for _ in range(self.config.run.duplicate_retries):
+            if not repeated or seeding:
+                break
+            wanted = Counter(c.operator if self.operators.portfolio else self.operators.labels[0] for c in repeated)
+            try:
+                more = self.operators.make({label: wanted.get(label, 0) for label in self.operators.labels},
+                                           archive, rng)
+            except PortfolioError as exc:
+                raise RunError(str(exc)) from exc
+            repeated = proposals.add(more, self.seen, self.domain, reject)
+        return proposals
 
     def _children(self, batch: int, n: int, rng: np.random.Generator, archive: QDAlgorithm | Islands,
                   bandit: Bandit | None = None) -> list[Child]:
@@ -328,11 +402,13 @@ class Engine:
         """Per operator of a portfolio: its share of this batch, its children, how many entered
         the archive, and the share the bandit gives it next."""
         shares = self.operators.bandit.shares()
+        spent = [r for r in records if r.outcome != Outcome.DUPLICATE.value]
         out = {}
         for label in self.operators.labels:
-            mine = [r for r in records if r.operator == label]
+            mine = [r for r in spent if r.operator == label]
             out[label] = {"children": len(mine), "entered": sum(r.entered for r in mine),
-                          "share": round(len(mine) / max(1, len(records)), 4), "next_share": round(shares[label], 4)}
+                          "duplicates": sum(r.operator == label for r in records) - len(mine),
+                          "share": round(len(mine) / max(1, len(spent)), 4), "next_share": round(shares[label], 4)}
         return out
 
     @staticmethod
@@ -341,8 +417,8 @@ class Engine:
         runnable = [i for i, c in enumerate(children) if c.program is not None and c.outcome is None]
         return runnable, pool.submit([children[i].program for i in runnable])  # type: ignore[misc]
 
-    def _insert(self, batch: int, first_id: int, children: list[Child],
-                evaluations: dict[int, Evaluation]) -> list[CandidateRecord]:
+    def _insert(self, batch: int, proposals: Proposals, evaluations: dict[int, Evaluation]) -> list[CandidateRecord]:
+        children, first_id = proposals.children, proposals.first_id
         records: list[CandidateRecord] = []
         valid: list[int] = []
         for i, child in enumerate(children):
@@ -355,7 +431,8 @@ class Engine:
                 program=child.program, outcome=ev.outcome.value, reason=ev.reason, message=child.message,
                 prompt=child.prompt, completion=child.completion, diff=child.diff, fitness=ev.fitness,
                 descriptors=ev.descriptors, eval_seconds=ev.seconds,
-                extras={**child.meta, **ev.extras} or None))
+                extras={**child.meta, **ev.extras} or None, program_hash=proposals.keys[i],
+                duplicate_of=proposals.originals[i]))
             if ev.outcome is Outcome.VALID:
                 if ev.fitness is None or ev.descriptors is None or not np.isfinite(ev.fitness) \
                         or len(ev.descriptors) != len(self.qd.dimensions) \

@@ -7,6 +7,7 @@ the resolved run config and talks to them only through these methods, in batches
 
 from __future__ import annotations
 
+import ast
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -83,6 +84,16 @@ class Domain(Component):
         None when the domain has none. The program may run only through the sandbox."""
         return None
 
+    def normalise(self, program: str) -> str:
+        """The form in which two programs are compared to find one the run has already
+        evaluated: by default the program parsed and unparsed (comments, blank lines and
+        formatting do not count; a changed constant does). A program that does not parse is
+        compared as it is. Runs in the engine process: it must not execute the program."""
+        try:
+            return ast.unparse(ast.parse(program))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return program
+
     def mutation_context(self) -> MutationContext:
         """What LLM mutators need to build prompts for this domain."""
         return MutationContext(file_name="program.py", function_name="main")
@@ -118,6 +129,9 @@ class Mutator(Component):
     """
 
     invents: ClassVar[bool] = False
+    directed: bool = False
+    """Whether the mutator wants each parent with an ``aim`` (``Parent.aim``: a target in the
+    behaviour space proposed by the QD algorithm and the move to it in the domain's words)."""
     parents_per_child: ClassVar[int] = 1
     """Parents each child is made from: 2 for a crossover, which is handed two parents per
     child (``parents[2i]`` and ``parents[2i + 1]`` make child ``i``)."""
@@ -178,6 +192,11 @@ class QDAlgorithm(Component):
     @abstractmethod
     def select(self, n: int, rng: np.random.Generator) -> list[Elite]:
         """Choose ``n`` parents (with replacement). Empty archive: empty list."""
+
+    def target(self, parent: Elite, rng: np.random.Generator) -> tuple[float, ...] | None:
+        """A point of the behaviour space worth aiming a child of ``parent`` at (an empty or
+        weak niche near it), for directed mutators; None: this algorithm proposes none."""
+        return None
 
     @abstractmethod
     def elites(self) -> list[Elite]: ...

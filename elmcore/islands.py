@@ -53,6 +53,9 @@ class Islands:
     def select(self, n: int, rng: np.random.Generator) -> list[Elite]:
         return self.islands[self.active].select(n, rng)  # the seed batch entered every island
 
+    def target(self, parent: Elite, rng: np.random.Generator) -> tuple[float, ...] | None:
+        return self.islands[self.active].target(parent, rng)
+
     def insert(self, ids: Sequence[int], programs: Sequence[str], fitness: Sequence[float],
                descriptors: Sequence[Sequence[float]]) -> list[InsertResult]:
         results = self.islands[self.active].insert(ids, programs, fitness, descriptors)

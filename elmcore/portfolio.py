@@ -7,8 +7,12 @@ operators by ``run.portfolio``:
 - ``adaptive`` (the default): a bandit. Each operator's record is its children and its
   successes (children that entered the archive: a new niche or a better elite, which is
   what raises the QD score), both discounted by ``DECAY`` per batch so the record follows
-  the run. Its score is ``(successes + 1) / (children + 2)``; shares are proportional to
-  the scores above a floor of ``run.portfolio_floor`` each, so no operator is starved.
+  the run. A child that filled a new niche is credited ``run.portfolio_credit_new_niche``,
+  one that improved an elite ``run.portfolio_credit_improvement`` (1 each by default; weigh
+  new niches higher to reward exploration). Its score is ``(successes + 1) / (children +
+  2)``; shares are proportional to the scores above a floor of ``run.portfolio_floor``
+  each, so no operator is starved. Duplicates (``elmcore.duplicates``) cost no evaluation
+  and are not credited.
 
 Counts come from the shares by largest remainder, ties to the earlier label: no randomness,
 so the split of a batch is a function of the records of the batches before it, and a
@@ -26,8 +30,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from elmcore.aims import aim_for
 from elmcore.interfaces import Mutator, QDAlgorithm
-from elmcore.types import Child, Parent
+from elmcore.types import Child, Dimension, Parent
 
 DECAY = 0.9
 
@@ -43,6 +48,8 @@ class Bandit:
     labels: list[str]
     rule: str = "adaptive"
     floor: float = 0.1
+    new_niche: float = 1.0  # credit of a child that filled an empty niche
+    improvement: float = 1.0  # credit of a child that replaced a worse elite
     children: dict[str, float] = field(default_factory=dict)
     successes: dict[str, float] = field(default_factory=dict)
 
@@ -71,21 +78,27 @@ class Bandit:
             counts[label] += 1
         return counts
 
-    def credit(self, outcomes: Iterable[tuple[str, bool]]) -> None:
-        """One committed batch: (operator label, entered the archive) per child."""
+    def credit(self, outcomes: Iterable[tuple[str, bool] | tuple[str, bool, str | None]]) -> None:
+        """One committed batch: (operator label, entered the archive, insert status) per child;
+        an entry is credited by its status ("new": ``new_niche``, "improved": ``improvement``;
+        none given: 1)."""
         for label in self.labels:
             self.children[label] *= DECAY
             self.successes[label] *= DECAY
-        for label, entered in outcomes:
+        for label, entered, *status in outcomes:
             if label in self.children:
                 self.children[label] += 1.0
-                self.successes[label] += 1.0 if entered else 0.0
+                if entered:
+                    kind = status[0] if status else None
+                    self.successes[label] += (self.new_niche if kind == "new" else
+                                              self.improvement if kind == "improved" else 1.0)
 
 
 class Operators:
     """The mutators of a run (label -> mutator) and the bandit that splits each batch."""
 
-    def __init__(self, mutators: Sequence[tuple[str, Mutator]], rule: str = "adaptive", floor: float = 0.1) -> None:
+    def __init__(self, mutators: Sequence[tuple[str, Mutator]], rule: str = "adaptive", floor: float = 0.1,
+                 new_niche: float = 1.0, improvement: float = 1.0) -> None:
         self.mutators = list(mutators)
         self.labels = [label for label, _ in self.mutators]
         if len(set(self.labels)) != len(self.labels):
@@ -99,8 +112,10 @@ class Operators:
             raise ValueError(f"run.portfolio_floor {floor} times {len(self.mutators)} operators is more than the "
                              "whole batch; lower it")
         self.invents = bool(inventing)
-        self.bandit = Bandit(self.labels, rule, floor)
+        self.bandit = Bandit(self.labels, rule, floor, new_niche, improvement)
         self.portfolio = len(self.mutators) > 1
+        self.space: list[Dimension] = []  # the behaviour space in use and what a program makes, for aims
+        self.subject = "program"
 
     @property
     def name(self) -> str:
@@ -113,7 +128,11 @@ class Operators:
                  ) -> list[Child]:
         """A batch of ``n`` children from parents selected in ``archive`` (or invented), split
         among the operators by ``bandit`` (the current one unless given)."""
-        counts = (bandit or self.bandit).split(n)
+        return self.make((bandit or self.bandit).split(n), archive, rng)
+
+    def make(self, counts: dict[str, int], archive: QDAlgorithm, rng: np.random.Generator) -> list[Child]:
+        """``counts[label]`` children from each operator (in label order), parents selected in
+        ``archive`` in one draw; also how duplicates are replaced."""
         if self.invents:
             children: list[Child] = []
             for label, mutator in self.mutators:
@@ -128,6 +147,10 @@ class Operators:
         start = 0
         for label, mutator in self.mutators:
             mine = parents[start:start + wants[label]]
+            if mutator.directed:  # each parent with a target near it, drawn in parent order
+                mine = [Parent(id=p.id, program=p.program, fitness=p.fitness,
+                               aim=aim_for(self.space, self.subject, e.descriptors, archive.target(e, rng)))
+                        for p, e in zip(mine, elites[start:start + wants[label]])]
             start += wants[label]
             if counts[label]:
                 made = self._call(label, mutator.mutate, mine, rng)

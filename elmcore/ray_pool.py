@@ -267,6 +267,7 @@ class RemoteMutator:
         self.name = mutator_cls.name
         self.invents = bool(getattr(mutator_cls, "invents", False))
         self.parents_per_child = int(getattr(mutator_cls, "parents_per_child", 1))
+        self.directed = bool(mutator_cls(options, context=context).directed)  # wants parents with aims
         self.config = options
         self._actor = self.ray.remote(**resources, max_restarts=0)(_Generator).remote(mutator_cls, options, context)
 

@@ -47,7 +47,9 @@ CREATE TABLE IF NOT EXISTS candidates (
     entered INTEGER NOT NULL DEFAULT 0,
     eval_seconds REAL,
     extras TEXT,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    program_hash TEXT,
+    duplicate_of INTEGER
 );
 CREATE INDEX IF NOT EXISTS candidates_batch ON candidates(batch);
 CREATE INDEX IF NOT EXISTS candidates_niche ON candidates(niche) WHERE entered = 1;
@@ -89,11 +91,14 @@ class CandidateRecord:
     entered: bool = False
     eval_seconds: float | None = None
     extras: dict[str, Any] | None = None
+    program_hash: str | None = None  # sha256 of the domain's normalised program (elmcore.duplicates)
+    duplicate_of: int | None = None  # outcome "duplicate": the candidate whose program this repeats
 
 
 _COLUMNS = ("id", "batch", "parent_id", "operator", "message", "prompt", "completion", "diff", "program",
             "outcome", "reason", "fitness", "descriptors", "niche", "status", "entered", "eval_seconds",
-            "extras", "created")
+            "extras", "created", "program_hash", "duplicate_of")
+_ADDED_COLUMNS = {"program_hash": "TEXT", "duplicate_of": "INTEGER"}  # not in stores made before them
 
 
 _EDITED = "the store was edited or damaged: restore it from a copy, or start a new run"
@@ -199,7 +204,9 @@ class RunStore:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.executescript(_SCHEMA)
+                self._add_columns()
             self._check_is_a_store()
+            self._present = {row[1] for row in self._db.execute("PRAGMA table_info(candidates)")}
         except sqlite3.Error as exc:
             self._unlock()
             raise StoreError(f"cannot open run store {self.path}: {exc}. "
@@ -237,6 +244,19 @@ class RunStore:
 
     def __del__(self) -> None:  # a store dropped without close() (its connection closes too) frees the run
         self._unlock()
+
+    def _add_columns(self) -> None:
+        """Columns added to the schema since a store was made, added to it (empty)."""
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(candidates)")}
+        for column, kind in _ADDED_COLUMNS.items():
+            if column not in present:
+                self._db.execute(f"ALTER TABLE candidates ADD COLUMN {column} {kind}")
+
+    def _columns(self, alias: str = "") -> str:
+        """The select list of a whole candidate row; a column an older read-only store lacks
+        reads as NULL."""
+        prefix = f"{alias}." if alias else ""
+        return ", ".join(f"{prefix}{c}" if c in self._present else f"NULL AS {c}" for c in _COLUMNS)
 
     def _check_is_a_store(self) -> None:
         tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -345,7 +365,36 @@ class RunStore:
         return 0 if row[0] is None else row[0] + 1
 
     def count(self) -> int:
+        """Every stored candidate, duplicates included (the next candidate's id)."""
         return self._db.execute("SELECT COUNT(*) FROM candidates").fetchone()[0]
+
+    def evaluations(self) -> int:
+        """Candidates that count against the budget: all but the duplicates."""
+        return self._db.execute("SELECT COUNT(*) FROM candidates WHERE outcome != 'duplicate'").fetchone()[0]
+
+    def program_keys(self) -> dict[str, int]:
+        """Hash of each normalised program sent for evaluation -> the first candidate with it."""
+        if "program_hash" not in self._present:
+            return {}
+        return dict(self._db.execute("SELECT program_hash, MIN(id) FROM candidates WHERE program_hash IS NOT NULL "
+                                     "GROUP BY program_hash"))
+
+    def unhashed_programs(self) -> Iterator[tuple[int, str]]:
+        """(id, program) of evaluated candidates stored without a hash (by a version of elm
+        before hashes were stored), in id order."""
+        where = "program_hash IS NULL AND " if "program_hash" in self._present else ""
+        yield from self._db.execute(f"SELECT id, program FROM candidates WHERE {where}program IS NOT NULL AND "
+                                    "outcome IN ('not_runnable', 'invalid', 'valid') ORDER BY id")
+
+    def trailing_stalled_batches(self) -> int:
+        """How many of the last batches hold nothing but duplicates (no evaluation at all)."""
+        stalled = 0
+        for (evaluations,) in self._db.execute(
+                "SELECT SUM(outcome != 'duplicate') FROM candidates GROUP BY batch ORDER BY batch DESC"):
+            if evaluations:
+                break
+            stalled += 1
+        return stalled
 
     def commit_batch(self, batch: int, records: Sequence[CandidateRecord], generate_seconds: float,
                      evaluate_seconds: float, stats: dict[str, Any]) -> None:
@@ -359,6 +408,7 @@ class RunStore:
             _finite_or_none(r.fitness), json.dumps(list(r.descriptors)) if r.descriptors is not None else None,
             r.niche, storable(r.status), int(r.entered), r.eval_seconds,
             json.dumps(storable(r.extras), default=lambda o: storable(str(o))) if r.extras else None, now,
+            r.program_hash, r.duplicate_of,
         ) for r in records]
         first_id = records[0].id if records else self.count()
         try:
@@ -417,7 +467,7 @@ class RunStore:
             yield current, group
 
     def get(self, candidate_id: int) -> CandidateRecord | None:
-        cursor = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM candidates WHERE id = ?", (candidate_id,))
+        cursor = self._db.execute(f"SELECT {self._columns()} FROM candidates WHERE id = ?", (candidate_id,))
         row = cursor.fetchone()
         return self._record(row) if row else None
 
@@ -429,7 +479,7 @@ class RunStore:
 
     def best(self) -> CandidateRecord | None:
         row = self._db.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM candidates WHERE outcome = 'valid' "
+            f"SELECT {self._columns()} FROM candidates WHERE outcome = 'valid' "
             "ORDER BY fitness DESC, id ASC LIMIT 1").fetchone()
         return self._record(row) if row else None
 
@@ -437,7 +487,7 @@ class RunStore:
         """The fittest valid candidate evaluated under ``condition`` (a learning run's samples
         carry it in ``extras.condition``)."""
         row = self._db.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM candidates WHERE outcome = 'valid' "
+            f"SELECT {self._columns()} FROM candidates WHERE outcome = 'valid' "
             "AND json_valid(extras) AND json_extract(extras, '$.condition') = ? ORDER BY fitness DESC, id ASC LIMIT 1",
             (condition,)).fetchone()
         return self._record(row) if row else None
@@ -451,35 +501,39 @@ class RunStore:
 
     def elite_in_niche(self, niche: int) -> CandidateRecord | None:
         row = self._db.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM candidates WHERE entered = 1 AND niche = ? "
+            f"SELECT {self._columns()} FROM candidates WHERE entered = 1 AND niche = ? "
             "ORDER BY id DESC LIMIT 1", (niche,)).fetchone()
         return self._record(row) if row else None
 
-    def operators_by_batch(self) -> Iterator[tuple[int, list[tuple[str, bool]]]]:
-        """(batch, [(operator, entered the archive) per candidate]) for every committed batch, in order."""
-        rows = self._db.execute("SELECT batch, operator, entered FROM candidates ORDER BY id")
+    def operators_by_batch(self) -> Iterator[tuple[int, list[tuple[str, bool, str | None]]]]:
+        """(batch, [(operator, entered the archive, insert status) per candidate]) for every
+        committed batch, in order; duplicates are left out (they cost no evaluation)."""
+        rows = self._db.execute("SELECT batch, operator, entered, status FROM candidates "
+                                "WHERE outcome != 'duplicate' ORDER BY id")
         current: int | None = None
-        group: list[tuple[str, bool]] = []
-        for batch, operator, entered in rows:
+        group: list[tuple[str, bool, str | None]] = []
+        for batch, operator, entered, status in rows:
             if batch != current and current is not None:
                 yield current, group
                 group = []
             current = batch
-            group.append((operator, bool(entered)))
+            group.append((operator, bool(entered), status))
         if current is not None:
             yield current, group
 
     def operator_counts(self) -> dict[str, dict[str, int]]:
-        """Per operator: candidates, valid ones, and those that entered the archive."""
-        rows = self._db.execute("SELECT operator, COUNT(*), SUM(outcome = 'valid'), SUM(entered) FROM candidates "
-                                "GROUP BY operator ORDER BY operator")
-        return {op: {"children": n, "valid": int(v or 0), "entered": int(e or 0)} for op, n, v, e in rows}
+        """Per operator: candidates that cost an evaluation, valid ones, those that entered the
+        archive, and duplicates (proposals not evaluated)."""
+        rows = self._db.execute("SELECT operator, SUM(outcome != 'duplicate'), SUM(outcome = 'valid'), SUM(entered), "
+                                "SUM(outcome = 'duplicate') FROM candidates GROUP BY operator ORDER BY operator")
+        return {op: {"children": int(n or 0), "valid": int(v or 0), "entered": int(e or 0), "duplicates": int(d or 0)}
+                for op, n, v, e, d in rows}
 
     def outcome_counts(self) -> dict[str, int]:
         return dict(self._db.execute("SELECT outcome, COUNT(*) FROM candidates GROUP BY outcome").fetchall())
 
     def iter_candidates(self, where: str = "", params: Sequence[Any] = ()) -> Iterator[CandidateRecord]:
-        sql = f"SELECT {', '.join(_COLUMNS)} FROM candidates"
+        sql = f"SELECT {self._columns()} FROM candidates"
         if where:
             sql += f" WHERE {where}"
         for row in self._db.execute(sql + " ORDER BY id", params):
@@ -489,7 +543,7 @@ class RunStore:
             tuple[CandidateRecord, str]]:
         """Children that have a parent with a program, each with that parent's program, in id
         order: what a dataset of edits is made of. ``where`` filters the child (alias ``c``)."""
-        columns = ", ".join(f"c.{c}" for c in _COLUMNS)
+        columns = self._columns("c")
         sql = (f"SELECT {columns}, p.program FROM candidates c JOIN candidates p ON p.id = c.parent_id "
                "WHERE p.program IS NOT NULL")
         if where:

@@ -18,6 +18,8 @@ class Outcome(str, Enum):
     The classes are ordered by how far the candidate got:
     ``NO_EDIT`` (the mutator produced nothing usable, e.g. a malformed LLM reply),
     ``EDIT_FAILED`` (an edit was produced but does not apply, or the child does not parse),
+    ``DUPLICATE`` (the program is one the run has already evaluated, after the domain's
+    normalisation: it is not evaluated again and costs no evaluation of the budget),
     ``NOT_RUNNABLE`` (the program raised, timed out, crashed or returned garbage in the sandbox),
     ``INVALID`` (it ran, but the phenotype breaks the domain's rules),
     ``VALID`` (evaluated: it has a fitness and behaviour descriptors).
@@ -25,6 +27,7 @@ class Outcome(str, Enum):
 
     NO_EDIT = "no_edit"
     EDIT_FAILED = "edit_failed"
+    DUPLICATE = "duplicate"
     NOT_RUNNABLE = "not_runnable"
     INVALID = "invalid"
     VALID = "valid"
@@ -48,6 +51,8 @@ class Dimension:
     high: float
     bins: int
     description: str = ""
+    more: str = ""  # the word for a move up this dimension ("taller"); empty: the dimension has none
+    less: str = ""  # the word for a move down ("shorter")
 
     def __post_init__(self) -> None:
         if not self.high > self.low:
@@ -57,12 +62,26 @@ class Dimension:
 
 
 @dataclass(frozen=True)
+class Aim:
+    """Where a child of a parent is asked to go: a point of the behaviour space (``target``,
+    an empty or weak niche near the parent, proposed by the QD algorithm) and the move from
+    the parent's descriptors to it in the domain's words (``message``, e.g. "Make the
+    walker taller and lighter."). A mutator turns it into its own prompt."""
+
+    target: tuple[float, ...]
+    start: tuple[float, ...]
+    message: str
+
+
+@dataclass(frozen=True)
 class Parent:
-    """A program chosen by the QD algorithm to be mutated."""
+    """A program chosen by the QD algorithm to be mutated; ``aim`` when the mutator asked for
+    directed children (``Mutator.directed``)."""
 
     id: int | None  # candidate id in the run store; None for a seed not yet stored
     program: str
     fitness: float | None = None
+    aim: Aim | None = None
 
 
 @dataclass
@@ -166,3 +185,4 @@ class MutationContext:
     commit_messages: tuple[tuple[str, float], ...] = (("Changed the function.", 1.0),)
     instruction: str = "Improve the function."
     description: str = ""
+    subject: str = "program"  # what a program makes, for messages about its behaviour ("walker")

@@ -56,6 +56,7 @@ class SodaraceDomain(Domain):
             file_name="walker.py",
             function_name="make_walker",
             commit_messages=COMMIT_MESSAGES,
+            subject="walker",
             instruction="Change make_walker so that the walker moves further.",
             description=("make_walker() builds a Sodarace walker with walk_creator: wc.add_joint(x, y) adds a "
                          "point mass, wc.add_muscle(j0, j1) a passive spring and wc.add_muscle(j0, j1, False, "

@@ -28,6 +28,13 @@ class LLMConfig(PluginConfig):
     base_url: str | None = Field(None, description="OpenAI-compatible server, e.g. http://localhost:8000/v1")
     api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key")
     temperature: float = Field(0.8, ge=0.0, le=5.0, description="0 = greedy")
+    temperatures: list[float] | None = Field(
+        None, description="temperatures taken in turn by the prompts of each batch (prompt k: temperatures[k % len], "
+                          "e.g. [0.3, 0.8, 1.2]); replaces temperature")
+    samples_per_parent: int = Field(
+        1, ge=1, le=64, description="completions per prompt in one generation call (num_return_sequences): a batch "
+                                    "of B children is written for ceil(B / samples_per_parent) parents; repeated "
+                                    "programs are dropped as duplicates before evaluation")
     top_p: float = Field(0.95, gt=0.0, le=1.0)
     max_new_tokens: int = Field(512, ge=1, le=32768)
     batch_size: int = Field(32, ge=1, description="sequences per forward pass (hf)")
@@ -43,6 +50,12 @@ class LLMConfig(PluginConfig):
 
     @model_validator(mode="after")
     def _backend_matches_url(self) -> "LLMConfig":
+        if self.temperatures is not None:
+            if not self.temperatures:
+                raise ValueError("temperatures is empty; give one or more, e.g. [0.3, 0.8, 1.2], or leave it out")
+            bad = [t for t in self.temperatures if not 0.0 <= t <= 5.0]
+            if bad:
+                raise ValueError(f"temperatures {self.temperatures}: each must be between 0 and 5 (got {bad[0]})")
         if self.backend == "hf" and self.base_url:
             raise ValueError("base_url is set but backend is 'hf'; drop base_url or set backend to 'openai'")
         if not self.model.strip():
@@ -56,6 +69,9 @@ class LLMConfig(PluginConfig):
 
 class DiffConfig(LLMConfig):
     model: str = Field(DEFAULT_DIFF_MODEL, description=MODEL_HELP)
+    direct: bool = Field(False, description="aim each child at a place in the map: the QD algorithm proposes an "
+                                            "empty or weak niche near the parent and the commit message asks for "
+                                            "the move (\"Make the walker taller and lighter.\")")
 
 
 class PromptConfig(LLMConfig):

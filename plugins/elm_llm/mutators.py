@@ -95,28 +95,69 @@ class LLMMutator(Mutator):
         """Load the model or check the server settings before the run directory is created."""
         _ = self.backend
 
-    def sampling(self) -> SamplingParams:
+    def sampling(self, temperature: float | None = None, n: int = 1) -> SamplingParams:
         c = self.config
-        return SamplingParams(temperature=c.temperature, top_p=c.top_p, max_new_tokens=c.max_new_tokens,
-                              n=1, stop=self.stops)
+        return SamplingParams(temperature=c.temperature if temperature is None else temperature, top_p=c.top_p,
+                              max_new_tokens=c.max_new_tokens, n=n, stop=self.stops)
+
+    def prompted(self, items: Sequence[Any], children: int) -> list[Any]:
+        """The items (parents, pairs) that get a prompt when ``children`` children are asked
+        for: every ``samples_per_parent``-th, each then sampled that many times."""
+        return list(items[:children])[::self.config.samples_per_parent]
+
+    def sample(self, prompts: Sequence[Any], children: int, rng: np.random.Generator, chat: bool = False
+               ) -> tuple[list[Completion], list[int], dict[str, Any]]:
+        """Sample ``samples_per_parent`` completions per prompt, prompt k at temperature
+        ``temperatures[k % len]`` (one backend call per temperature, in order of first use), and
+        keep the first ``children``. Returns the completions, the prompt each answers, and the
+        meta every child records (backend, seed). One seed is drawn from ``rng`` per call."""
+        c = self.config
+        n = c.samples_per_parent
+        cycle = c.temperatures or [c.temperature]
+        temperature_of = [cycle[k % len(cycle)] for k in range(len(prompts))]
+        seed = int(rng.integers(0, 2**31 - 1))
+        backend = self.backend
+        call = backend.chat if chat else backend.generate
+        answers: list[list[Completion]] = [[] for _ in prompts]
+        for g, temperature in enumerate(dict.fromkeys(temperature_of)):
+            mine = [k for k, t in enumerate(temperature_of) if t == temperature]
+            got = call([prompts[k] for k in mine], self.sampling(temperature, n), (seed + g) % (2**31 - 1))
+            for j, k in enumerate(mine):
+                answers[k] = got[j * n:(j + 1) * n]
+        completions, sources = [], []
+        for k, found in enumerate(answers):
+            for completion in found:
+                completions.append(completion)
+                sources.append(k)
+        completions, sources = completions[:children], sources[:children]
+        meta: dict[str, Any] = {"backend": backend.describe(), "seed": seed}
+        if c.temperatures:
+            meta["temperatures"] = [temperature_of[k] for k in sources]
+        return completions, sources, meta
 
     def mutate(self, parents: Sequence[Parent], rng: np.random.Generator) -> list[Child]:
         if not parents:
             return []
-        requests = [self.build_request(p, sample_commit_message(self.commit_messages, rng)) for p in parents]
-        seed = int(rng.integers(0, 2**31 - 1))
-        backend = self.backend
-        if self.uses_chat:
-            completions = backend.chat([r.prompt for r in requests], self.sampling(), seed)
-        else:
-            completions = backend.generate([r.prompt for r in requests], self.sampling(), seed)
-        meta = {"backend": backend.describe(), "seed": seed}
-        return [self._child(p, r, c, meta) for p, r, c in zip(parents, requests, completions)]
+        chosen = self.prompted(parents, len(parents))
+        requests = [self.build_request(p, sample_commit_message(self.commit_messages, rng)) for p in chosen]
+        completions, sources, meta = self.sample([r.prompt for r in requests], len(parents), rng, self.uses_chat)
+        return [self._child(chosen[k], requests[k], c, self._meta(meta, i))
+                for i, (k, c) in enumerate(zip(sources, completions))]
+
+    @staticmethod
+    def _meta(meta: dict[str, Any], i: int) -> dict[str, Any]:
+        """The meta of child ``i``: the call's, with its own temperature where they vary."""
+        own = {k: v for k, v in meta.items() if k != "temperatures"}
+        if "temperatures" in meta:
+            own["temperature"] = meta["temperatures"][i]
+        return own
 
     def _child(self, parent: Parent, request: Request, completion: Completion, meta: dict[str, Any]) -> Child:
         child = Child(program=None, parent_id=parent.id, operator=self.name, message=request.message,
                       prompt=request.shown, completion=completion.text,
                       meta={**meta, "tokens": completion.tokens, "finish_reason": completion.finish_reason})
+        if parent.aim is not None:  # a directed child: where it was asked to go, to measure whether it went
+            child.meta["aim"] = {"target": list(parent.aim.target), "start": list(parent.aim.start)}
         try:
             if not completion.ok:
                 raise EditRejected(Outcome.NO_EDIT, f"request failed: {completion.error}")
@@ -161,7 +202,13 @@ class DiffMutator(LLMMutator):
     Config = DiffConfig
     stops = DIFF_STOPS
 
+    @property
+    def directed(self) -> bool:  # type: ignore[override]
+        return bool(self.config.direct)  # type: ignore[attr-defined]
+
     def build_request(self, parent: Parent, message: str) -> Request:
+        if parent.aim is not None:  # the move asked for is the commit message
+            message = parent.aim.message
         prompt = diff_prompt(self.context.file_name, parent.program, message)
         return Request(message=message, prompt=prompt, shown=prompt)
 
@@ -260,13 +307,11 @@ class SampleMutator(LLMMutator):
         if n <= 0:
             return []
         prompt = self.prompt_text()
-        seed = int(rng.integers(0, 2**31 - 1))
-        backend = self.backend
-        completions = backend.generate([prompt] * n, self.sampling(), seed)
-        meta = {"backend": backend.describe(), "seed": seed}
+        prompts = self.prompted([prompt] * n, n)
+        completions, _, meta = self.sample(prompts, n, rng)
         nothing = Parent(id=None, program="")
         request = Request(message="", prompt=prompt, shown=prompt)
-        children = [self._child(nothing, request, c, meta) for c in completions]
+        children = [self._child(nothing, request, c, self._meta(meta, i)) for i, c in enumerate(completions)]
         for child in children:
             child.message = child.diff = None  # an invention: no commit message, no parent to differ from
         return children
@@ -296,13 +341,12 @@ class CrossoverLLMMutator(LLMMutator):
         pairs = list(zip(parents[0::2], parents[1::2]))
         if not pairs:
             return []
-        requests = [self.pair_request(first, second) for first, second in pairs]
-        seed = int(rng.integers(0, 2**31 - 1))
-        backend = self.backend
-        completions = backend.chat([r.prompt for r in requests], self.sampling(), seed)
-        meta = {"backend": backend.describe(), "seed": seed}
-        return [self._child(first, request, completion, {**meta, "parents": [first.id, second.id]})
-                for (first, second), request, completion in zip(pairs, requests, completions)]
+        chosen = self.prompted(pairs, len(pairs))
+        requests = [self.pair_request(first, second) for first, second in chosen]
+        completions, sources, meta = self.sample([r.prompt for r in requests], len(pairs), rng, chat=True)
+        return [self._child(chosen[k][0], requests[k], completion,
+                            {**self._meta(meta, i), "parents": [chosen[k][0].id, chosen[k][1].id]})
+                for i, (k, completion) in enumerate(zip(sources, completions))]
 
     def pair_request(self, first: Parent, second: Parent) -> Request:
         messages = crossover_messages(first.program, second.program, self.context)

@@ -20,6 +20,10 @@ from pydantic import field_validator
 from elmcore.interfaces import PluginConfig, QDAlgorithm
 from elmcore.types import ArchiveStats, Dimension, Elite, InsertResult, InsertStatus
 
+NEIGHBOURS = 6
+"""A target for a parent is drawn from the empty niches among its nearest NEIGHBOURS niches
+(the weakest of them when all are filled)."""
+
 # Insert status codes used inside the vectorised insert; index into _STATUSES.
 _NEW, _IMPROVED, _NOT_ADDED = 0, 1, 2
 _STATUSES = (InsertStatus.NEW, InsertStatus.IMPROVED, InsertStatus.NOT_ADDED)
@@ -233,6 +237,24 @@ class NicheArchive(QDAlgorithm):
             return []
         picks = rng.integers(0, self._filled, size=n)
         return self._elites_at(self._filled_order[picks])
+
+    def centres(self) -> np.ndarray:
+        """Each niche's centre in descriptor units, shape (niches, dimensions)."""
+        raise NotImplementedError(f"{self.name} does not say where its niches are")
+
+    def target(self, parent: Elite, rng: np.random.Generator) -> tuple[float, ...] | None:
+        """The centre of a niche near ``parent``'s: one of the empty niches among its nearest
+        ``NEIGHBOURS`` (distance in units of each dimension's range), drawn uniformly; when all
+        of them are filled, the one with the weakest elite."""
+        centres = self.centres()
+        gaps = (centres - np.asarray(parent.descriptors, dtype=np.float64)) / (self._highs - self._lows)
+        distance = (gaps * gaps).sum(axis=1)
+        if 0 <= parent.niche < len(distance):
+            distance[parent.niche] = np.inf
+        near = np.argsort(distance, kind="stable")[:NEIGHBOURS]
+        empty = near[~self._occupied[near]]
+        pick = empty[int(rng.integers(empty.size))] if empty.size else near[int(np.argmin(self._fitness[near]))]
+        return tuple(float(v) for v in centres[pick])
 
     def elites(self) -> list[Elite]:
         """Every elite, in niche order."""

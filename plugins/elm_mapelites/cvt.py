@@ -74,6 +74,9 @@ class CVTMapElites(NicheArchive):
     def num_niches(self) -> int:
         return self.config.centroids
 
+    def centres(self) -> np.ndarray:
+        return self.centroids
+
     @property
     def centroids(self) -> np.ndarray:
         """Centroids in descriptor units, shape (niches, dimensions)."""

@@ -83,6 +83,13 @@ class MapElites(NicheArchive):
             raise IndexError(f"{self.name}: cell {tuple(cell)} is outside the grid {self._shape}")
         return int(np.ravel_multi_index(tuple(cell), self._shape))
 
+    def centres(self) -> np.ndarray:
+        """Each cell's centre in descriptor units, in niche order."""
+        if getattr(self, "_centres", None) is None:
+            cells = np.indices(self._shape).reshape(len(self._shape), -1).T.astype(np.float64)
+            self._centres = self._lows + (cells + 0.5) / self._scale
+        return self._centres
+
     def cell_bounds(self, niche: int) -> list[tuple[float, float]]:
         """[low, high) of the niche's cell in each dimension."""
         return [(dim.low + i * (dim.high - dim.low) / dim.bins, dim.low + (i + 1) * (dim.high - dim.low) / dim.bins)

@@ -13,7 +13,7 @@ from typing import Any
 
 from elmcore.store import CandidateRecord, RunStore, StoreError, edited_store_error
 
-OUTCOMES = ("no_edit", "edit_failed", "not_runnable", "invalid", "valid")
+OUTCOMES = ("no_edit", "edit_failed", "duplicate", "not_runnable", "invalid", "valid")
 MAX_LINEAGE = 200
 
 
@@ -26,7 +26,8 @@ class RunData:
     path: Path
     config: dict[str, Any]
     label: str = ""
-    candidates: int = 0
+    candidates: int = 0  # every proposal stored, duplicates included
+    evaluations: int = 0  # what the budget counts: all but the duplicates
     budget: int | None = None
     curve: list[dict[str, float | None]] = field(default_factory=list)  # per batch: evals, filled, qd, best
     outcome_by_batch: list[tuple[int, dict[str, int]]] = field(default_factory=list)  # (evals so far, counts)
@@ -43,6 +44,11 @@ class RunData:
     @property
     def domain(self) -> str:
         return str(self.setting("domain", "name"))
+
+    @property
+    def duplicate_pct(self) -> float:
+        """% of the proposals that repeated a program already evaluated (not evaluated again)."""
+        return 100.0 * (self.candidates - self.evaluations) / self.candidates if self.candidates else 0.0
 
     @property
     def last(self) -> dict[str, float | None]:
@@ -62,13 +68,15 @@ def read_run(run_dir: Path, top: int = 5) -> RunData:
         run = RunData(Path(run_dir), config)
         db: sqlite3.Connection = store._db  # read-only; grouped queries the store does not offer one by one
         run.candidates = store.count()
+        run.evaluations = store.evaluations()
         run.budget = run.setting("run", "evals")
-        for batch, first_id, size, stats in db.execute(
-                "SELECT batch, first_id, size, stats FROM batches ORDER BY batch"):
+        ends = {}  # batch -> evaluations by its end (a store made before duplicates were kept: candidates)
+        for batch, first_id, size, stats in db.execute("SELECT batch, first_id, size, stats FROM batches "
+                                                       "ORDER BY batch"):
             s = store._decode(stats, f"the stats of batch {batch}", dict) if stats else {}
-            run.curve.append({"evals": first_id + size, "filled": s.get("filled"), "qd_score": s.get("qd_score"),
+            ends[batch] = s.get("evals", first_id + size)
+            run.curve.append({"evals": ends[batch], "filled": s.get("filled"), "qd_score": s.get("qd_score"),
                               "max_fitness": s.get("max_fitness"), "niches": s.get("niches")})
-        ends = {b: first + size for b, first, size in db.execute("SELECT batch, first_id, size FROM batches")}
         by_batch: dict[int, dict[str, int]] = {}
         for batch, outcome, n in db.execute("SELECT batch, outcome, COUNT(*) FROM candidates GROUP BY batch, outcome"):
             by_batch.setdefault(batch, {})[outcome] = n

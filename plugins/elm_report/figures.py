@@ -10,7 +10,7 @@ import numpy as np
 from elm_report.data import OUTCOMES, RunData
 from elmcore.types import Dimension
 
-OUTCOME_COLOURS = {"no_edit": "#bbbbbb", "edit_failed": "#e69f00", "not_runnable": "#d55e00",
+OUTCOME_COLOURS = {"no_edit": "#bbbbbb", "edit_failed": "#e69f00", "duplicate": "#56b4e9", "not_runnable": "#d55e00",
                    "invalid": "#cc79a7", "valid": "#009e73"}
 
 
@@ -65,7 +65,7 @@ def outcome_mix(run: RunData, buckets: int = 50) -> bytes:
         axis.stackplot(xs, *[shares[o] for o in OUTCOMES], labels=[o.replace("_", " ") for o in OUTCOMES],
                        colors=[OUTCOME_COLOURS[o] for o in OUTCOMES], step="post" if len(xs) == 1 else None)
     axis.set_ylim(0, 100)
-    axis.set_ylabel("% of children")
+    axis.set_ylabel("% of children proposed")
     axis.set_xlabel("evaluations")
     axis.set_title(f"outcomes: {run.label}")
     axis.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))

@@ -49,21 +49,25 @@ class Markup(str):
 
 def summary(runs: Sequence[RunData]) -> str:
     rows = [[run.label, Markup(f"<code>{html.escape(str(run.path))}</code>"), run.domain,
-             str(run.setting("qd", "name")), run.candidates, run.budget or "-", run.last.get("filled"),
-             run.last.get("qd_score"), run.last.get("max_fitness")] for run in runs]
-    return table(["run", "directory", "domain", "QD", "candidates", "budget", "niches filled", "QD score",
-                  "best fitness"], rows)
+             str(run.setting("qd", "name")), run.evaluations, run.budget or "-", f"{run.duplicate_pct:.1f}",
+             run.last.get("filled"), run.last.get("qd_score"), run.last.get("max_fitness")] for run in runs]
+    return table(["run", "directory", "domain", "QD", "evaluations", "budget", "duplicates % of proposals",
+                  "niches filled", "QD score", "best fitness"], rows)
 
 
 def operators(run: RunData) -> str:
     rows = []
     for name, counts in sorted(run.operators.items()):
-        total = sum(counts.get(o, 0) for o in OUTCOMES) or 1
+        duplicates = counts.get("duplicate", 0)
+        proposed = sum(counts.get(o, 0) for o in OUTCOMES)
+        total = (proposed - duplicates) or 1  # the children that cost an evaluation
         applied = total - counts.get("no_edit", 0) - counts.get("edit_failed", 0)
         runnable = counts.get("invalid", 0) + counts.get("valid", 0)
-        rows.append([name, total, f"{100 * applied / total:.1f}", f"{100 * runnable / total:.1f}",
+        rows.append([name, proposed - duplicates, f"{100 * duplicates / max(proposed, 1):.1f}",
+                     f"{100 * applied / total:.1f}", f"{100 * runnable / total:.1f}",
                      f"{100 * counts.get('valid', 0) / total:.1f}", counts.get("entered", 0)])
-    return table(["operator", "children", "edit applied %", "ran %", "valid %", "entered the map"], rows)
+    return table(["operator", "children evaluated", "duplicates % of proposals", "edit applied %", "ran %",
+                  "valid %", "entered the map"], rows)
 
 
 def elite(record: Any, animation: tuple[str, bytes] | None) -> str:

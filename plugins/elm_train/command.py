@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 
 from elm_train.dataset_dir import DatasetError, check_new_dir, write_dataset
-from elm_train.records import FILTER_HELP, FILTERS, ExportError, diff_records, split
+from elm_train.records import FILTER_HELP, FILTERS, ExportError, change_of, diff_records, split
 
 dataset_app = typer.Typer(help="Export run stores as training datasets (Hugging Face datasets on disk + JSONL).",
                           no_args_is_help=True, add_completion=False)
@@ -32,6 +32,12 @@ def dataset_diffs(
         f"{k}: {v}" for k, v in FILTER_HELP.items()))] = "entered",
     holdout: Annotated[float, typer.Option(help="fraction of parents held out for evaluation")] = 0.05,
     context: Annotated[int, typer.Option(help="context lines around each change in the diffs")] = 3,
+    max_repeats: Annotated[Optional[int], typer.Option(
+        help="keep one change (the same removed and added lines, in any parent) at most this many times "
+             "(default: no cap)")] = None,
+    messages: Annotated[str, typer.Option(
+        help="commit messages: stored (the child's own) or moves (where the child moved from its parent, in the "
+             "domain's words: 'Make the walker taller and lighter.')")] = "stored",
 ) -> None:
     """Edits that worked, as (file name, parent program, commit message, diff) records in the
     diff model's training format (<NME> <BEF> <MSG> <DFF>)."""
@@ -41,24 +47,31 @@ def dataset_diffs(
         _fail(f"--holdout {holdout}: must be at least 0 and below 1")
     if not 0 <= context <= 20:
         _fail(f"--context {context}: must be between 0 and 20")
+    if max_repeats is not None and max_repeats < 1:
+        _fail(f"--max-repeats {max_repeats}: must be at least 1 (leave it out for no cap)")
     try:
         check_new_dir(out)
-        records, counts = diff_records(runs, filter_, context)
+        records, counts = diff_records(runs, filter_, context, max_repeats, messages)
         if not records:
             matched = sum(c["matched"] for c in counts.values())
-            _fail(f"no records match --filter {filter_} in {', '.join(map(str, runs))} ({matched} children "
-                  f"matched, none with a change); try --filter valid or runnable, or runs with more "
-                  f"evaluations. Nothing was written")
+            why = (f"no child passes it ({FILTER_HELP[filter_]})" if not matched else
+                   f"{matched} children pass it, none with a change")
+            _fail(f"no records match --filter {filter_} in {', '.join(map(str, runs))}: {why}; try --filter valid "
+                  f"or runnable, or runs with more evaluations. Nothing was written")
         train, test = split(records, holdout)
         write_dataset(out, "diffs", {"train": train, "test": test},
                       {"runs": [str(r) for r in runs], "filter": filter_, "holdout": holdout, "context": context,
-                       "per_run": counts})
+                       "max_repeats": max_repeats, "messages": messages, "per_run": counts})
     except (ExportError, DatasetError) as exc:
         _fail(str(exc))
     duplicates = sum(c["duplicates"] for c in counts.values())
+    repeats = sum(c["repeats"] for c in counts.values())
     parents = len({r.parent for r in records})
+    changes = len({change_of(r.diff) for r in records})
     typer.echo(f"{out}: {len(train)} train and {len(test)} held-out records from {len(runs)} run(s), "
-               f"{parents} distinct parents, {duplicates} duplicates dropped (filter {filter_})")
+               f"{parents} distinct parents, {changes} distinct changes, {duplicates} duplicates dropped"
+               + (f", {repeats} over --max-repeats {max_repeats} dropped" if max_repeats is not None else "")
+               + f" (filter {filter_})")
 
 
 @dataset_app.command("programs")

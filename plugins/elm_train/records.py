@@ -28,7 +28,7 @@ FILTERS = {
     "runnable": "c.outcome IN ('valid', 'invalid')",
 }
 FILTER_HELP = {
-    "entered": "children that entered the archive (the paper's accepted diffs)",
+    "entered": "children that entered the map: new niches and improvements (the paper's accepted diffs)",
     "valid": "children whose phenotype was valid, whether or not they entered",
     "runnable": "children that ran to the end in the sandbox (valid or invalid phenotype)",
 }
@@ -36,8 +36,37 @@ DEFAULT_FILE_NAME = "program.py"
 _FROM_FILE = re.compile(r"^--- a/(\S+)", re.MULTILINE)
 
 
+MESSAGES = ("stored", "moves")
+"""Where a record's commit message comes from: the one stored with the child, or the move
+from the parent's descriptors to the child's in the domain's words ("Make the walker taller
+and lighter.", the stored message where the move is too small to say)."""
+
+
 class ExportError(ValueError):
     """An export that cannot be made; the message names the input and what to do."""
+
+
+def move_words(store: RunStore, run_dir: Path) -> tuple[list, str]:
+    """The behaviour space and subject of a run's domain, for messages about moves; ExportError
+    when the domain is not installed or has no words for its dimensions."""
+    from elmcore.aims import NoWords, check_words
+    from elmcore.config import component_options
+    from elmcore.plugins import PluginError, get_plugin_manager
+
+    config = store.get_meta("config", kind=dict) or {}
+    name = (config.get("domain") or {}).get("name") if isinstance(config.get("domain"), dict) else None
+    try:
+        cls = get_plugin_manager().get("domain", str(name))
+        domain = cls(cls.Config.model_validate(component_options(config, "domain"), context={"worker": True}))
+        space = domain.behaviour_space()
+        check_words(space, str(name))
+    except NoWords as exc:
+        raise ExportError(f"{run_dir}: --messages moves: {str(exc).split('; leave')[0]}; use --messages stored"
+                          ) from None
+    except (PluginError, ValueError, KeyError) as exc:
+        raise ExportError(f"{run_dir}: --messages moves needs the run's domain {name!r} installed ({exc}); "
+                          "use --messages stored") from None
+    return space, domain.mutation_context().subject
 
 
 @dataclass(frozen=True)
@@ -61,6 +90,12 @@ class DiffRecord:
     def key(self) -> tuple[str, str, str, str]:
         """What makes two records the same example."""
         return self.file_name, self.parent, self.message, self.diff
+
+
+def change_of(hunks: str) -> str:
+    """What a diff changes: its removed and added lines, without hunk headers and context,
+    so the same edit made at another place or in another parent is the same change."""
+    return "\n".join(line for line in hunks.splitlines() if line[:1] in "+-" and line[:1] != "")
 
 
 def diff_hunks(parent: str, child: str, file_name: str, context: int = 3) -> str:
@@ -99,18 +134,28 @@ def open_run(run_dir: Path) -> RunStore:
         raise ExportError(str(exc)) from None
 
 
-def diff_records(run_dirs: Sequence[Path], filter_name: str, context: int = 3) -> tuple[list[DiffRecord], dict]:
+def diff_records(run_dirs: Sequence[Path], filter_name: str, context: int = 3,
+                 max_repeats: int | None = None, messages: str = "stored") -> tuple[list[DiffRecord], dict]:
     """Every child of the runs that passes ``filter_name``, as a diff record (deduplicated,
-    first occurrence kept), and counts per run of what was read and kept."""
+    first occurrence kept), and counts per run of what was read and kept. With
+    ``max_repeats``, one change (``change_of``: the same removed and added lines, whatever
+    the parent) is kept at most that many times, so a model fine-tuned on the records does
+    not learn one edit over and over."""
     if filter_name not in FILTERS:
         raise ExportError(f"unknown filter {filter_name!r}; use one of {', '.join(FILTERS)}")
+    if max_repeats is not None and max_repeats < 1:
+        raise ExportError(f"--max-repeats {max_repeats}: must be at least 1 (leave it out for no cap)")
+    if messages not in MESSAGES:
+        raise ExportError(f"--messages {messages!r}: use one of {', '.join(MESSAGES)}")
     seen: set[tuple[str, str, str, str]] = set()
+    changes: dict[str, int] = {}
     records: list[DiffRecord] = []
     counts: dict[str, dict[str, int]] = {}
     for run_dir in run_dirs:
         store = open_run(run_dir)
         try:
-            matched = duplicates = 0
+            matched = duplicates = repeats = moves = 0
+            words = move_words(store, Path(run_dir)) if messages == "moves" else None
             for child, parent in store.children_with_parents(
                     f"{FILTERS[filter_name]} AND c.program IS NOT NULL"):
                 matched += 1
@@ -119,6 +164,14 @@ def diff_records(run_dirs: Sequence[Path], filter_name: str, context: int = 3) -
                 if not hunks.strip():
                     continue
                 message = child.message or ""
+                if words is not None and child.descriptors is not None:
+                    from elmcore.aims import describe_move
+
+                    parent_record = store.get(int(child.parent_id or 0))
+                    if parent_record is not None and parent_record.descriptors is not None:
+                        move = describe_move(words[0], words[1], parent_record.descriptors, child.descriptors)
+                        if move is not None:
+                            message, moves = move, moves + 1
                 record = DiffRecord(
                     file_name=file_name, parent=parent, message=message, diff=hunks,
                     prompt=diff_prompt(file_name, parent, message), completion=diff_completion(hunks),
@@ -128,10 +181,17 @@ def diff_records(run_dirs: Sequence[Path], filter_name: str, context: int = 3) -
                     duplicates += 1
                     continue
                 seen.add(record.key())
+                change = change_of(hunks)
+                if max_repeats is not None and changes.get(change, 0) >= max_repeats:
+                    repeats += 1
+                    continue
+                changes[change] = changes.get(change, 0) + 1
                 records.append(record)
         finally:
             store.close()
-        counts[str(run_dir)] = {"matched": matched, "duplicates": duplicates}
+        counts[str(run_dir)] = {"matched": matched, "duplicates": duplicates, "repeats": repeats}
+        if messages == "moves":
+            counts[str(run_dir)]["moves"] = moves
     return records, counts
 
 

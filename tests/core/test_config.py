@@ -17,9 +17,10 @@ def test_defaults_are_filled_in(pm):
     assert resolved["run"] == {"evals": 10000, "batch_size": 64, "workers": 1, "seed": 0, "overlap": True,
                                "executor": "local", "ray_address": None, "ray_generate_on": "local",
                                "portfolio": "adaptive", "portfolio_floor": 0.1, "islands": 1,
-                               "migrate_every": 10, "migrants": 1}
+                               "migrate_every": 10, "migrants": 1, "deduplicate": True, "duplicate_retries": 3,
+                               "portfolio_credit_new_niche": 1.0, "portfolio_credit_improvement": 1.0}
     assert resolved["domain"] == {"name": "number", "start": 0.0, "timeout_s": 2.0}
-    assert resolved["mutator"] == {"name": "shift", "step": 3}
+    assert resolved["mutator"] == {"name": "shift", "step": 3, "variants": 100}
     assert resolved["qd"]["name"] == "map-elites"
 
 

@@ -39,8 +39,9 @@ def test_run_records_every_candidate_and_fills_the_archive(pm, tmp_path):
     engine = Engine.start(tmp_path / "r", toy_config(pm), pm)
     stats = engine.run()
     store = engine.store
-    assert store.count() == 300
+    assert store.evaluations() == 300  # the budget counts evaluations; duplicates are stored besides
     counts = store.outcome_counts()
+    assert store.count() == 300 + counts["duplicate"]
     assert counts["valid"] > 150 and counts["not_runnable"] > 20  # the shift mutator breaks 1 in 5
     assert stats.max_fitness == 0.0  # value 7 is found
     assert stats.filled == len(store.elite_ids())
@@ -118,7 +119,8 @@ def test_an_inventing_run_resumes_as_if_never_stopped(pm, tmp_path, overlap):
 
 def test_a_first_batch_of_inventions_that_all_fail_is_not_an_error(pm, tmp_path):
     engine = Engine.start(tmp_path / "r", inventing_config(pm, evals=32), pm)
-    engine.mutator.invent = lambda n, rng: [Child("def value():\n    return None\n", None, "guess")] * n
+    engine.mutator.invent = lambda n, rng: [Child(f"def value():\n    return 'not {int(rng.integers(1 << 40))}'\n",
+                                                  None, "guess") for _ in range(n)]
     stats = engine.run()
     assert stats.filled == 0 and engine.store.count() == 32
 
@@ -229,11 +231,13 @@ def test_cli_status_is_readable_and_has_json(tmp_path):
     assert done.returncode == 0, done.stderr
     shown = elm("status", str(tmp_path / "r"))
     assert shown.returncode == 0, shown.stderr
-    assert "candidates 1,200 of 1,200 (100.0 %)" in shown.stdout and "seed 0" in shown.stdout
+    assert "evaluations 1,200 of 1,200 (100.0 %)" in shown.stdout and "seed 0" in shown.stdout
     assert "outcomes: " in shown.stdout and " % (" in shown.stdout
     assert shown.stdout.count("\n") >= 4 and "history:" in shown.stdout
     data = json.loads(elm("status", str(tmp_path / "r"), "--json").stdout)
-    assert data["candidates"] == 1200 and sum(data["outcomes"].values()) == 1200
+    duplicates = data["outcomes"].get("duplicate", 0)
+    assert data["evaluations"] == 1200 and data["duplicates"] == duplicates
+    assert data["candidates"] == sum(data["outcomes"].values()) == 1200 + duplicates
     assert [h["evals"] for h in data["history"]][-1] == 1200 and len(data["history"]) == 5
     assert data["history"] == sorted(data["history"], key=lambda h: h["evals"])
     assert data["best"]["fitness"] == data["last"]["max_fitness"]
@@ -264,8 +268,8 @@ def test_plugins_follow_a_run_batch_by_batch(tmp_path, capsys):
     engine.run()
     engine.close()
     batches = rows(tmp_path / "r")
-    assert follower.seen[-1][1] == len(batches) == 300
+    assert follower.seen[-1][1] == 300  # evaluations; duplicates are records too
     assert [b for b, _, _ in follower.seen] == list(range(len(follower.seen)))
-    assert sum(n for _, _, n in follower.seen) == 300
+    assert sum(n for _, _, n in follower.seen) == len(batches)
     err = capsys.readouterr().err
     assert err.count("elm_batch_committed failed (RuntimeError: dashboard down)") == 1

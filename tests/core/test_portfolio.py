@@ -59,7 +59,8 @@ def test_portfolio_config_keys(pm):
     assert [m.label for m in config.mutators] == ["shift", "shift:far"]
     assert [m.options.step for m in config.mutators] == [3, 9]
     stored = config.as_dict()["mutator"]
-    assert stored == {"name": "shift,shift:far", "shift": {"step": 3}, "shift:far": {"step": 9}}
+    assert stored == {"name": "shift,shift:far", "shift": {"step": 3, "variants": 100},
+                      "shift:far": {"step": 9, "variants": 100}}
     shared = portfolio_config(pm, "mutator.step=5")  # a key outside LABEL: goes to every operator taking it
     assert [m.options.step for m in shared.mutators] == [5, 9]
     with pytest.raises(ConfigError, match="config key 'mutator.steps' is not accepted by any of shift, shift:far"):
@@ -163,3 +164,36 @@ def test_crossover_children_parse_and_come_from_both_parents():
     assert len(cuts) > 2
     same = mutator.mutate([Parent(id=1, program=FIRST, fitness=0.0)] * 2, np.random.default_rng(0))[0]
     assert same.program is None and same.outcome.value == "no_edit"
+
+
+def test_a_new_niche_can_be_credited_above_an_improvement():
+    """Two operators with as many entries: the one whose entries are new niches gets the larger
+    share once new niches weigh more; with equal credits they tie."""
+    batch = [("explorer", True, "new")] * 4 + [("explorer", False, "not_added")] * 6 \
+        + [("refiner", True, "improved")] * 4 + [("refiner", False, "not_added")] * 6
+    equal = Bandit(["explorer", "refiner"], floor=0.1)
+    equal.credit(batch)
+    assert equal.shares()["explorer"] == pytest.approx(equal.shares()["refiner"])
+    weighted = Bandit(["explorer", "refiner"], floor=0.1, new_niche=1.0, improvement=0.25)
+    weighted.credit(batch)
+    assert weighted.successes == pytest.approx({"explorer": 4.0, "refiner": 1.0})
+    shares = weighted.shares()
+    # scores (4 + 1) / (10 + 2) and (1 + 1) / (10 + 2): 0.1 + 0.8 * 5 / 7 and 0.1 + 0.8 * 2 / 7
+    assert shares["explorer"] == pytest.approx(0.1 + 0.8 * 5 / 7) and shares["refiner"] == pytest.approx(0.1 + 0.8 * 2 / 7)
+    assert weighted.split(64) == {"explorer": 43, "refiner": 21}
+    weighted.credit([("explorer", True, "new"), ("refiner", True, "improved"), ("refiner", False, None)])
+    assert weighted.successes == pytest.approx({"explorer": 4.0 * DECAY + 1.0, "refiner": 1.0 * DECAY + 0.25})
+
+
+def test_the_credit_keys_reach_the_bandit_and_resume_rebuilds_it(pm, tmp_path):
+    config = portfolio_config(pm, "run.portfolio_credit_new_niche=2.0", "run.portfolio_credit_improvement=0.5")
+    engine = Engine.start(tmp_path / "r", config, pm)
+    assert (engine.operators.bandit.new_niche, engine.operators.bandit.improvement) == (2.0, 0.5)
+    engine.run()
+    engine.close()
+    again = Engine.resume(tmp_path / "r", pm)  # the record rebuilt from the store, statuses included
+    assert again.operators.bandit.successes == pytest.approx(engine.operators.bandit.successes)
+    assert again.operators.bandit.children == pytest.approx(engine.operators.bandit.children)
+    again.close()
+    with pytest.raises(ConfigError, match="portfolio_credit_new_niche"):
+        portfolio_config(pm, "run.portfolio_credit_new_niche=-1")

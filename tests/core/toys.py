@@ -40,12 +40,15 @@ class NumberDomain(Domain):
 
 
 class ShiftMutator(Mutator):
-    """Adds a random integer step to the number in the program; every 5th child is broken."""
+    """Adds a random integer step to the number in the program; every 5th child is broken.
+    A child also carries one of ``variants`` markers (``variant = K``), which does not change
+    its value: the same step with the same marker from the same parent is a duplicate."""
 
     name = "shift"
 
     class Config(PluginConfig):
         step: int = 3
+        variants: int = 100  # 0: the program is only its number (few distinct programs)
 
     def mutate(self, parents, rng):
         children = []
@@ -57,8 +60,11 @@ class ShiftMutator(Mutator):
             new = float(match.group(1)) + int(rng.integers(-self.config.step, self.config.step + 1))
             kind = int(rng.integers(0, 5))
             body = f"return {new}" if kind else "return undefined_name"
-            children.append(Child(parent.program.replace(match.group(0), body), parent.id, self.name,
-                                  message=f"shift to {new}"))
+            program = re.sub(r"variant = [0-9]+\n", "", parent.program.replace(match.group(0), body))
+            variants = getattr(self.config, "variants", 100)  # a subclass's own Config may lack the key
+            if variants:
+                program += f"variant = {int(rng.integers(0, variants))}\n"
+            children.append(Child(program, parent.id, self.name, message=f"shift to {new}"))
         return children
 
 
@@ -70,8 +76,9 @@ class GuessMutator(Mutator):
 
     def invent(self, n, rng):
         values = rng.integers(-15, 16, size=n)
-        return [Child(f"def value():\n    return {'None' if k % 4 == 3 else int(v)}\n", None, self.name)
-                for k, v in enumerate(values)]
+        variants = rng.integers(0, 1000, size=n)  # another program for the same value (few duplicates)
+        return [Child(f"def value():\n    return {'None' if k % 4 == 3 else int(v)}\nvariant = {w}\n", None,
+                      self.name) for k, (v, w) in enumerate(zip(values, variants))]
 
     def mutate(self, parents, rng):
         return self.invent(len(parents), rng)
@@ -102,7 +109,7 @@ def store_rows(run_dir):
     db = sqlite3.connect(run_dir / "store.sqlite")
     try:
         return db.execute("SELECT id, batch, parent_id, operator, program, outcome, reason, fitness, descriptors, "
-                          "niche, status, entered FROM candidates ORDER BY id").fetchall()
+                          "niche, status, entered, program_hash, duplicate_of FROM candidates ORDER BY id").fetchall()
     finally:
         db.close()
 

@@ -24,7 +24,8 @@ def test_run_of_hostile_programs_goes_on(tmp_path, surroundings):
     pm = PluginManager(plugins=[("hostile-run", HostileRunPlugin())]).load()
     n = len(programs)
     config = build_config(pm, shortcuts={"domain.name": "parity-quick", "mutator.name": "replay"}, overrides=[
-        f"mutator.programs_file={programs_file}", f"run.evals={1 + 2 * n}", f"run.batch_size={n}", "run.workers=2"])
+        f"mutator.programs_file={programs_file}", f"run.evals={1 + 2 * n}", f"run.batch_size={n}", "run.workers=2",
+        "run.deduplicate=false"])  # each hostile program runs twice on purpose
     engine = Engine.start(tmp_path / "run", config, pm)
     stats = engine.run()
     store = engine.store

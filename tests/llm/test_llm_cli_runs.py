@@ -69,7 +69,8 @@ def test_elm_run_parity_with_the_edit_mutator_against_a_server(tmp_path: Path):
         requests = len(server.requests)
     store = RunStore.open(tmp_path / "run", readonly=True)
     counts = store.outcome_counts()
-    assert store.count() == 500 and requests == 499  # the seed needs no request
+    # the budget counts evaluations; every proposal but the seed (duplicates too) is one request
+    assert store.evaluations() == 500 and requests == store.count() - 1
     assert counts.get("no_edit", 0) >= 150 and counts.get("edit_failed", 0) >= 90
     assert store.best().fitness == 1.0
     records = list(store.iter_candidates())
@@ -91,7 +92,7 @@ def test_elm_run_parity_with_the_diff_mutator_and_a_local_model(tmp_path: Path):
                "--batch-size", "50", "--set", "mutator.max_new_tokens=120", "--quiet", "--out", str(tmp_path / "run"))
     assert done.returncode == 0, done.stderr
     store = RunStore.open(tmp_path / "run", readonly=True)
-    assert store.count() == 200
+    assert store.evaluations() == 200
     assert store.best().fitness == 1.0 and store.best().operator == "diff"
     outcomes = store.outcome_counts()
     assert outcomes.get("valid", 0) > 1 and outcomes.get("no_edit", 0) + outcomes.get("edit_failed", 0) > 0

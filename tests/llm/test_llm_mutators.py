@@ -230,3 +230,89 @@ def test_llm_crossover_shows_both_parents_and_writes_one_child(fake_openai, pari
     user = fake_openai.requests[0][1]["messages"][1]["content"]
     assert "Version A" in user and "Version B" in user
     assert user.index(BUGGY_PARITY.strip()) < user.index(FIXED_PARITY.strip())  # A is the first parent
+
+
+# -- sampling that spreads: temperatures in turn, several completions per prompt ------------------
+class RecordingBackend:
+    """Answers every prompt with a diff setting the parity modulus to a number that says which
+    call, prompt and sample it is; records each call's prompts and sampling parameters."""
+
+    supports_chat = False
+    start_text = ""
+
+    def __init__(self):
+        self.calls = []
+
+    def generate(self, prompts, params, seed=None):
+        from elm_llm.backend import Completion
+
+        self.calls.append((len(prompts), params.temperature, params.n, seed))
+        out = []
+        for i, _ in enumerate(prompts):
+            for j in range(params.n):
+                tag = 100 * len(self.calls) + 10 * i + j
+                out.append(Completion(prompt_index=i, text=FIXING_DIFF.replace("% 2", f"% {tag}")))
+        return out
+
+    def describe(self):
+        return "recording"
+
+    def close(self):
+        pass
+
+
+def recorded(parity_context, **config):
+    mutator = DiffMutator(DiffMutator.Config(model="unused", **config), parity_context)
+    mutator._backend = RecordingBackend()
+    return mutator
+
+
+def test_temperatures_are_taken_in_turn_one_call_each(parity_context):
+    mutator = recorded(parity_context, temperatures=[0.3, 0.8, 1.2])
+    children = mutator.mutate(parents(7), np.random.default_rng(0))
+    assert len(children) == 7 and all(c.program for c in children)
+    # prompts 0, 3, 6 at 0.3; 1, 4 at 0.8; 2, 5 at 1.2: one call per temperature, in order of first use
+    assert [(n, t, k) for n, t, k, _ in mutator.backend.calls] == [(3, 0.3, 1), (2, 0.8, 1), (2, 1.2, 1)]
+    assert [c.meta["temperature"] for c in children] == [0.3, 0.8, 1.2, 0.3, 0.8, 1.2, 0.3]
+    assert len({seed for *_, seed in mutator.backend.calls}) == 3
+    again = recorded(parity_context, temperatures=[0.3, 0.8, 1.2]).mutate(parents(7), np.random.default_rng(0))
+    assert [c.program for c in again] == [c.program for c in children]  # same rng, same children
+
+
+def test_one_temperature_is_one_call_as_before(parity_context):
+    mutator = recorded(parity_context)
+    children = mutator.mutate(parents(4), np.random.default_rng(0))
+    assert [(n, t, k) for n, t, k, _ in mutator.backend.calls] == [(4, 0.8, 1)]
+    assert "temperature" not in children[0].meta
+
+
+def test_several_diffs_per_parent_in_one_call(parity_context):
+    mutator = recorded(parity_context, samples_per_parent=3)
+    many = [Parent(id=10 + i, program=BUGGY_PARITY) for i in range(7)]
+    children = mutator.mutate(many, np.random.default_rng(0))
+    assert len(children) == 7  # one child per parent asked for, as every mutator returns
+    assert [(n, k) for n, _, k, _ in mutator.backend.calls] == [(3, 3)]  # parents 10, 13, 16, three samples each
+    assert [c.parent_id for c in children] == [10, 10, 10, 13, 13, 13, 16]
+    assert len({c.program for c in children}) == 7  # each sample is its own diff
+
+
+def test_bad_temperatures_are_one_line_errors():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="temperatures is empty"):
+        DiffMutator.Config(temperatures=[])
+    with pytest.raises(ValidationError, match="between 0 and 5"):
+        DiffMutator.Config(temperatures=[0.5, 9])
+
+
+def test_a_directed_diff_asks_for_the_move_in_its_commit_message(parity_context):
+    from elmcore.types import Aim
+
+    mutator = recorded(parity_context, direct=True)
+    assert mutator.directed
+    aim = Aim(target=(20.0, 10.0, 30.0), start=(10.0, 10.0, 50.0), message="Make the walker taller and lighter.")
+    [child] = mutator.mutate([Parent(id=3, program=BUGGY_PARITY, aim=aim)], np.random.default_rng(0))
+    assert child.message == "Make the walker taller and lighter."
+    assert child.prompt == diff_prompt("parity.py", BUGGY_PARITY, "Make the walker taller and lighter.")
+    assert child.meta["aim"] == {"target": [20.0, 10.0, 30.0], "start": [10.0, 10.0, 50.0]}
+    assert not recorded(parity_context).directed

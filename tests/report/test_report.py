@@ -47,6 +47,7 @@ def test_every_section_is_there_and_nothing_is_fetched(report) -> None:
         assert f'<section id="{section}">' in text, section
     assert not re.search(r'(src|href)="(https?:)?//', text)  # self-contained: no network needed
     assert "<script" not in text
+    assert "duplicates % of proposals" in text  # the share of children not evaluated again, per run and operator
 
 
 def test_images_are_inline_and_decode(report) -> None:

@@ -155,3 +155,64 @@ def test_existing_output_is_never_overwritten(tmp_path: Path, run: Path) -> None
 def test_unknown_filter(tmp_path: Path, run: Path) -> None:
     line = error_line(elm("dataset", "diffs", "run", "--out", "ds", "--filter", "best", cwd=tmp_path))
     assert "--filter 'best'" in line and "entered, valid, runnable" in line
+
+
+def test_entered_export_caps_how_often_one_change_appears(tmp_path: Path) -> None:
+    """The same change made in three parents is kept at most --max-repeats times; identical
+    records are collapsed; other changes and children that did not enter are unaffected."""
+    p1 = child_of(SEED, "b = 2", "b = 4")
+    p2 = child_of(SEED, "return a + b + x", "return a + b - x")
+    make_run(tmp_path / "run", [
+        (p1, "valid", True, 0),                                  # 1: b = 4
+        (p2, "valid", True, 0),                                  # 2: return ... - x
+        (child_of(SEED, "a = 1", "a = 7"), "valid", True, 0),    # 3: a = 7 in the seed
+        (child_of(p1, "a = 1", "a = 7"), "valid", True, 1),      # 4: a = 7 again, in another parent
+        (child_of(p2, "a = 1", "a = 7"), "valid", True, 2),      # 5: and a third time
+        (child_of(SEED, "a = 1", "a = 7"), "valid", True, 0, "edit 3"),  # 6: record 3 again: collapsed
+        (child_of(SEED, "a = 1", "a = 8"), "valid", False, 0),   # 7: did not enter the map
+    ])
+    train, _, manifest = export(tmp_path, [tmp_path / "run"], "--filter", "entered", "--holdout", "0",
+                                "--max-repeats", "2")
+    assert [r["candidate_id"] for r in train] == [1, 2, 3, 4]  # a = 7 twice (3 and 4), not 5, 6 or 7
+    assert manifest["max_repeats"] == 2
+    assert manifest["per_run"][str(tmp_path / "run")] == {"matched": 6, "duplicates": 1, "repeats": 1}
+    uncapped, _, _ = export(tmp_path, [tmp_path / "run"], "--filter", "entered", "--holdout", "0")
+    assert [r["candidate_id"] for r in uncapped] == [1, 2, 3, 4, 5]
+    done = elm("dataset", "diffs", "run", "--out", "capped", "--max-repeats", "1", cwd=tmp_path)
+    assert done.returncode == 0 and "3 distinct changes" in done.stdout and "2 over --max-repeats 1 dropped" in done.stdout
+    line = error_line(elm("dataset", "diffs", "run", "--out", "bad", "--max-repeats", "0", cwd=tmp_path))
+    assert "--max-repeats 0: must be at least 1" in line and not (tmp_path / "bad").exists()
+
+
+def test_a_filter_that_matches_no_child_says_so_in_one_line(tmp_path: Path) -> None:
+    make_run(tmp_path / "run", [(child_of(SEED, "b = 2", "b = 9"), "valid", False, 0)])
+    line = error_line(elm("dataset", "diffs", "run", "--out", "ds", "--filter", "entered", cwd=tmp_path))
+    assert "no child passes it" in line and "entered the map" in line and "Nothing was written" in line
+    assert not (tmp_path / "ds").exists()
+
+
+def test_messages_can_describe_the_move_from_stored_descriptors(tmp_path: Path) -> None:
+    """Sodarace names its dimensions: a child taller and lighter than its parent gets that
+    message; a child that barely moved keeps its own; a domain without words is one line."""
+    store = RunStore.create(tmp_path / "soda", {"config": {"domain": {"name": "sodarace"}}})
+    store.commit_batch(0, [
+        CandidateRecord(id=0, batch=0, parent_id=None, operator="seed", program=SEED, outcome="valid", entered=True,
+                        fitness=1.0, descriptors=(10.0, 10.0, 50.0)),
+        CandidateRecord(id=1, batch=0, parent_id=0, operator="gp", program=child_of(SEED, "a = 1", "a = 2"),
+                        outcome="valid", entered=True, fitness=2.0, descriptors=(16.0, 10.5, 30.0), message="edit 1"),
+        CandidateRecord(id=2, batch=0, parent_id=0, operator="gp", program=child_of(SEED, "b = 2", "b = 3"),
+                        outcome="valid", entered=True, fitness=3.0, descriptors=(10.5, 10.0, 51.0), message="edit 2"),
+    ], 0.0, 0.0, {})
+    store.close()
+    train, _, manifest = export(tmp_path, [tmp_path / "soda"], "--messages", "moves", "--holdout", "0")
+    assert [r["message"] for r in train] == ["Make the walker taller and lighter.", "edit 2"]
+    assert train[0]["prompt"].endswith("<MSG> Make the walker taller and lighter.\n<DFF>")
+    assert manifest["messages"] == "moves" and manifest["per_run"][str(tmp_path / "soda")]["moves"] == 1
+    store = RunStore.create(tmp_path / "parity", {"config": {"domain": {"name": "parity"}}})
+    store.commit_batch(0, [CandidateRecord(id=0, batch=0, parent_id=None, operator="seed", program=SEED,
+                                           outcome="valid", entered=True, fitness=1.0, descriptors=(5.0, 3.0))],
+                       0.0, 0.0, {})
+    store.close()
+    line = error_line(elm("dataset", "diffs", "parity", "--out", "ds", "--messages", "moves", cwd=tmp_path))
+    assert "has no words for its behaviour dimension" in line and "--messages stored" in line
+    assert not (tmp_path / "ds").exists()

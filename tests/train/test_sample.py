@@ -59,24 +59,25 @@ def candidates(run_dir: Path) -> list[tuple]:
 
 
 def test_samples_from_the_dataset_fill_a_fresh_map(tmp_path: Path, dataset: Path) -> None:
-    done = elm("sample", "--from-dataset", str(dataset), "--n", "10", "--batch-size", "4", "--out",
+    done = elm("sample", "--from-dataset", str(dataset), "--n", "6", "--batch-size", "4", "--out",
                str(tmp_path / "r"), "--quiet", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     rows_ = candidates(tmp_path / "r")
-    assert len(rows_) == 10 and {r[0] for r in rows_} == {"sample-dataset"}
-    assert all(r[1] is None and r[4] == "valid" for r in rows_)  # no parent; every draw is a valid walker
-    assert {r[3] for r in rows_} <= {variant(k) for k in range(6)}  # from the train split only
+    evaluated = [r for r in rows_ if r[4] != "duplicate"]
+    assert len(evaluated) == 6 and {r[0] for r in rows_} == {"sample-dataset"}
+    assert all(r[1] is None and r[4] == "valid" for r in evaluated)  # no parent; every draw is a valid walker
+    assert {r[3] for r in rows_} == {variant(k) for k in range(6)}  # each program of the train split once
     assert any(r[5] for r in rows_)
     status = elm("status", str(tmp_path / "r"), cwd=tmp_path)
-    assert "mutator sample-dataset" in status.stdout and "candidates 10 of 10" in status.stdout
-    again = elm("sample", "--from-dataset", str(dataset), "--n", "10", "--batch-size", "4", "--out",
+    assert "mutator sample-dataset" in status.stdout and "evaluations 6 of 6" in status.stdout
+    again = elm("sample", "--from-dataset", str(dataset), "--n", "6", "--batch-size", "4", "--out",
                 str(tmp_path / "r2"), "--quiet", cwd=tmp_path)
     assert again.returncode == 0 and candidates(tmp_path / "r2") == rows_  # same seed, same draws
 
 
 def test_a_model_writes_walkers_into_a_run_directory(tmp_path: Path, model: Path) -> None:
     done = elm("sample", str(model), "--n", "6", "--batch-size", "3", "--temperature", "0", "--out",
-               str(tmp_path / "r"), "--quiet", cwd=tmp_path)
+               str(tmp_path / "r"), "--quiet", "--set", "run.deduplicate=false", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     rows_ = candidates(tmp_path / "r")
     assert len(rows_) == 6 and {r[0] for r in rows_} == {"sample"}
@@ -150,3 +151,16 @@ def test_errors_are_one_line(tmp_path: Path, model: Path, case: str, expected: s
     done = elm("sample", *args, cwd=tmp_path)
     assert expected in error_line(done)
     assert not (tmp_path / "r").exists()
+
+
+def test_a_model_that_repeats_one_program_stops_cleanly(tmp_path: Path, model: Path) -> None:
+    """Greedy sampling writes one walker again and again: it is evaluated once, the repeats are
+    stored as duplicates, and the run stops with one line; what it stored stays."""
+    done = elm("sample", str(model), "--n", "6", "--batch-size", "3", "--temperature", "0", "--out",
+               str(tmp_path / "r"), "--quiet", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "proposed only programs the run had already evaluated" in done.stderr
+    rows_ = candidates(tmp_path / "r")
+    assert [r[4] for r in rows_].count("valid") == 1 and {r[4] for r in rows_} == {"valid", "duplicate"}
+    status = elm("status", str(tmp_path / "r"), cwd=tmp_path)
+    assert status.returncode == 0 and "evaluations 1 of 6" in status.stdout and "duplicates: " in status.stdout
