@@ -55,7 +55,8 @@ def test_unstorable_strings_neither_end_nor_block_a_run(tmp_path, surroundings):
     pm = PluginManager(plugins=[("hostile-run", HostileRunPlugin())]).load()
     n = len(surrogate)
     config = build_config(pm, shortcuts={"domain.name": "parity-quick", "mutator.name": "replay"}, overrides=[
-        f"mutator.programs_file={programs_file}", f"run.evals={1 + n}", f"run.batch_size={n}", "run.workers=1"])
+        f"mutator.programs_file={programs_file}", f"run.evals={1 + n}", f"run.batch_size={n}", "run.workers=1",
+        "run.deduplicate=false"])  # the resumed batch replays the same programs: evaluate them again
     engine = Engine.start(tmp_path / "run", config, pm)
     engine.run()
     engine.close()
