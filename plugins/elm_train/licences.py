@@ -86,7 +86,6 @@ def expression_permissive(expression: str) -> bool:
     text = expression.strip()
     if not text:
         return False
-    depth = 0
     for op in (" OR ", " AND "):
         parts, current, depth = [], "", 0
         i = 0
@@ -119,6 +118,16 @@ def from_text(text: str) -> str | None:
     return None
 
 
+def _licence_file(name: str, path: Path) -> str | None:
+    """The id of the licence in a file named like a licence file, or None."""
+    if not _LICENCE_FILE.search(name):
+        return None
+    try:
+        return from_text(path.read_text(encoding="utf-8", errors="replace")[:20000])
+    except OSError:
+        return None
+
+
 def classify(metadata, files: list[tuple[str, Path]] | None = None) -> Licence:
     """The licence of an installed distribution, from its metadata (``importlib.metadata``
     ``PackageMetadata``) and, failing that, the licence files it ships
@@ -145,13 +154,9 @@ def classify(metadata, files: list[tuple[str, Path]] | None = None) -> Licence:
         expression = " OR ".join(sorted(set(ids)))  # a package listing several licences offers each
         return Licence(expression, "classifiers", expression_permissive(expression))
     for name, path in files or []:
-        if _LICENCE_FILE.search(name):
-            try:
-                found = from_text(path.read_text(encoding="utf-8", errors="replace")[:20000])
-            except OSError:
-                continue
-            if found:
-                return Licence(found, f"file {name}", expression_permissive(found))
+        found = _licence_file(name, path)
+        if found:
+            return Licence(found, f"file {name}", expression_permissive(found))
     if field:
         named = _name_id(field)
         return Licence(named or field, "License", bool(named) and expression_permissive(named))
@@ -167,10 +172,7 @@ def licence_of_tree(root: Path) -> Licence:
         except OSError:
             continue
         for path in candidates:
-            try:
-                found = from_text(path.read_text(encoding="utf-8", errors="replace")[:20000])
-            except OSError:
-                continue
+            found = _licence_file(path.name, path)
             if found:
                 return Licence(found, f"file {path}", expression_permissive(found))
     return Licence("", "none", False)
