@@ -8,6 +8,7 @@ the resolved run config and talks to them only through these methods, in batches
 from __future__ import annotations
 
 import ast
+from elmcore.parsing import parse as parse_source
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -90,7 +91,7 @@ class Domain(Component):
         formatting do not count; a changed constant does). A program that does not parse is
         compared as it is. Runs in the engine process: it must not execute the program."""
         try:
-            return ast.unparse(ast.parse(program))
+            return ast.unparse(parse_source(program))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return program
 

@@ -6,6 +6,7 @@ Computed in the trusted process with ``ast.parse`` only (parsing is safe, runnin
 from __future__ import annotations
 
 import ast
+from elmcore.parsing import parse as parse_source
 
 MAX_PROGRAM_CHARS = 100_000
 
@@ -19,7 +20,7 @@ def parse_program(program: str) -> ast.Module:
     if len(program) > MAX_PROGRAM_CHARS:
         raise ShapeError(f"program is {len(program)} characters, more than the {MAX_PROGRAM_CHARS} measured")
     try:
-        return ast.parse(program)
+        return parse_source(program)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise ShapeError(f"program does not parse: {type(exc).__name__}: {exc}") from None
 

@@ -6,7 +6,8 @@
    CPPN-Fixed.
 2. `elm dataset diffs` of their edits that gave valid walkers; `elm train` a small model
    from scratch on them (round 0): first with the loss on programs and diffs, then on the
-   diffs alone.
+   diffs alone. With `--init MODEL` (a pretrained model, examples/pretrain) round 0 is
+   MODEL fine-tuned on the diffs alone.
 3. Each round: an ELM run from Square with the latest model as the diff mutator; its own
    diffs that gave valid walkers are exported and the model is fine-tuned on them.
 4. Per round, at equal evaluations from Square: % of children whose edit applied, that
@@ -80,6 +81,9 @@ def main() -> None:
     parser.add_argument("--gp-evals", type=int, default=20000, help="evaluations of each GP run")
     parser.add_argument("--round-evals", type=int, default=4000, help="evaluations of each ELM run")
     parser.add_argument("--rounds", type=int, default=2, help="fine-tuning rounds after the first model")
+    parser.add_argument("--init", default=None,
+                        help="start round 0 from this model (a pretrained one: examples/pretrain) instead of "
+                             "from nothing; round 0 is then its fine-tuning on the GP diffs")
     parser.add_argument("--size", default="1m", help="model size of the first model (elm train --size)")
     parser.add_argument("--epochs", type=float, default=1.5, help="epochs of the first model on programs and diffs")
     parser.add_argument("--diff-steps", type=int, default=200, help="steps of the first model on the diffs alone")
@@ -104,11 +108,14 @@ def main() -> None:
     data = out / "data" / "round0"
     if not data.exists():
         elm("dataset", "diffs", *map(str, gp_runs), "--filter", "valid", "--context", "1", "--out", str(data))
-    # round 0 from scratch, in two steps: first the programs and the diffs (loss on all tokens:
-    # the model has never read code), then the diffs alone
-    read = out / "models" / "round0-read"
-    train(read, "--data", str(data), "--size", args.size, "--epochs", str(args.epochs), "--lr", "2e-3",
-          "--loss", "all")
+    if args.init is None:
+        # round 0 from scratch, in two steps: first the programs and the diffs (loss on all
+        # tokens: the model has never read code), then the diffs alone
+        read = out / "models" / "round0-read"
+        train(read, "--data", str(data), "--size", args.size, "--epochs", str(args.epochs), "--lr", "2e-3",
+              "--loss", "all")
+    else:
+        read = Path(args.init)  # a model that has read code already: only the diffs
     model = out / "models" / "round0"
     train(model, "--data", str(data), "--init", str(read), "--steps", str(args.diff_steps), "--lr", "1e-3")
 

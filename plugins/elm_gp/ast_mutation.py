@@ -13,6 +13,7 @@ random draws and the child are the same with or without the cache.
 from __future__ import annotations
 
 import ast
+from elmcore.parsing import parse as parse_source
 import copy
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -154,7 +155,7 @@ def _mutate_tree(tree: ast.Module, sites: list[_Site], rng: np.random.Generator,
 
 def _parse(source: str, which: str) -> ast.Module:
     try:
-        return ast.parse(source)
+        return parse_source(source)
     except SyntaxError as exc:
         raise MutationFailed(f"{which} does not parse: line {exc.lineno}: {exc.msg}") from None
     except (ValueError, RecursionError, MemoryError) as exc:

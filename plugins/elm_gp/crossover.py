@@ -13,6 +13,7 @@ that use them). A docstring stays the first parent's. The child is written back 
 from __future__ import annotations
 
 import ast
+from elmcore.parsing import parse as parse_source
 from collections.abc import Sequence
 
 import numpy as np
@@ -44,7 +45,7 @@ def cross(first: str, second: str, rng: np.random.Generator, function_name: str 
     """A child of ``first`` and ``second`` and a description of the cut; ValueError when the
     parents cannot be crossed (they do not parse, or offer nothing to cut)."""
     try:
-        a, b = ast.parse(first), ast.parse(second)
+        a, b = parse_source(first), parse_source(second)
     except (SyntaxError, ValueError, RecursionError) as exc:
         raise ValueError(f"a parent does not parse: {type(exc).__name__}: {exc}") from None
     functions_a, functions_b = _functions(a), _functions(b)
@@ -64,7 +65,7 @@ def cross(first: str, second: str, rng: np.random.Generator, function_name: str 
     target_a.body = body_a[:cut] + tail_b[cut - fixed:]
     try:
         child = ast.unparse(a) + "\n"
-        ast.parse(child)
+        parse_source(child)
     except (RecursionError, ValueError, SyntaxError, AttributeError, TypeError) as exc:
         raise ValueError(f"the child cannot be written back: {type(exc).__name__}: {exc}") from None
     where = f"{name}()" if name else "the module"

@@ -13,6 +13,7 @@ trees; everything else in the program is kept as it was.
 from __future__ import annotations
 
 import ast
+from elmcore.parsing import parse as parse_source
 import copy
 import math
 from collections.abc import Iterator, Sequence
@@ -189,7 +190,7 @@ def _target_function(module: ast.Module, function_name: str) -> int:
 def translate(source: str, function_name: str, constants: tuple[int | float, ...]) -> TreeProgram:
     """The parent's target function as trees (cached: a parent is mutated many times)."""
     try:
-        module = ast.parse(source)
+        module = parse_source(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise TreeGPFailed(f"parent does not parse: {getattr(exc, 'msg', exc)}") from None
     index = _target_function(module, function_name)
@@ -403,7 +404,7 @@ def mutate_tree_source(source: str, rng: np.random.Generator, config: TreeGPConf
     trees, edits = mutate_trees(program, rng, config.rate)
     try:
         child = render(program, trees)
-        ast.parse(child)
+        parse_source(child)
     except (SyntaxError, ValueError, RecursionError, MemoryError, AttributeError, TypeError) as exc:
         raise TreeGPFailed(f"child cannot be written back as source: {type(exc).__name__}: {exc}") from None
     return TreeMutation(child, tuple(edits))

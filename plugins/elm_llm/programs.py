@@ -12,6 +12,7 @@ can still call the parent's helpers. Only ``ast.parse`` looks at the text; nothi
 from __future__ import annotations
 
 import ast
+from elmcore.parsing import parse as parse_source
 import warnings
 
 
@@ -20,7 +21,7 @@ def syntax_problem(program: str) -> str | None:
     try:
         with warnings.catch_warnings():  # generated text trips SyntaxWarnings (e.g. "1is"); not ours to show
             warnings.simplefilter("ignore")
-            ast.parse(program)
+            parse_source(program)
     except SyntaxError as exc:
         return f"line {exc.lineno}: {exc.msg}"
     except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
@@ -41,9 +42,9 @@ def _definitions(tree: ast.Module) -> dict[str, tuple[int, int]]:
 def assemble_child(parent: str, code: str) -> str:
     """The child program for ``code`` written against ``parent`` (see the module rule).
     ``code`` must parse; a parent that does not parse gets the code appended."""
-    new_tree = ast.parse(code)
+    new_tree = parse_source(code)
     try:
-        old_tree = ast.parse(parent)
+        old_tree = parse_source(parent)
     except (SyntaxError, ValueError):
         return parent.rstrip("\n") + "\n\n\n" + code.strip("\n") + "\n"
     old_defs, new_defs = _definitions(old_tree), _definitions(new_tree)

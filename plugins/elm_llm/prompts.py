@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import ast
+from elmcore.parsing import parse as parse_source
 from collections.abc import Sequence
 
 import numpy as np
@@ -94,7 +95,7 @@ def cut_function(text: str) -> str:
     candidates = ["\n".join(lines[:k]).rstrip() + "\n" for k in cuts]
     for code in candidates:
         try:
-            ast.parse(code)
+            parse_source(code)
             return code
         except (SyntaxError, ValueError, RecursionError):
             continue

@@ -8,6 +8,7 @@ mutator records NO_EDIT); a block whose SEARCH text is not in the program is an
 from __future__ import annotations
 
 import ast
+from elmcore.parsing import parse as parse_source
 import re
 from dataclasses import dataclass
 
@@ -125,7 +126,7 @@ def extract_code_block(reply: str, function_name: str | None = None) -> str:
         plain = reply.strip()
         if plain and function_name and re.search(rf"^\s*def\s+{re.escape(function_name)}\s*\(", plain, re.M):
             try:
-                ast.parse(plain)
+                parse_source(plain)
                 return plain + "\n"
             except (SyntaxError, ValueError):
                 pass
