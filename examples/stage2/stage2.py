@@ -7,7 +7,9 @@ and its generalisation test).
 1. Stage 1: GP runs on Sodarace from Square, CPPN-Fixed and CPPN-Mutable (two seeds each).
 2. `elm dataset programs` at each threshold (the paper's 50 % and 80 %).
 3. `elm train` a model of each size on each dataset, from scratch (0.1m and 1m by default;
-   `--sizes 0.1m,1m,3m` adds a larger one at about 13 more minutes per threshold).
+   `--sizes 0.1m,1m,3m` adds a larger one at about 13 more minutes per threshold); with
+   `--init MODEL` also MODEL fine-tuned on each dataset (a model pretrained on Python,
+   examples/pretrain, labelled "init").
 4. `elm sample` 1,024 programs from each model, and 1,024 drawn from each dataset, each set
    into a fresh map: % runnable, % valid, niches filled, QD score.
 5. `elm sample --complete`: the first half of held-out programs and of the out-of-distribution
@@ -69,6 +71,10 @@ def main() -> None:
     parser.add_argument("--steps", default="0.1m=600,1m=500,3m=400,10m=300",
                         help="training steps per size (the paper kept the checkpoint of lowest training loss "
                              "for these figures: many passes over a small dataset are what it asks for)")
+    parser.add_argument("--init", default=None,
+                        help="also fine-tune this model (e.g. a pretrained one: examples/pretrain) on each dataset, "
+                             "beside the models trained from scratch")
+    parser.add_argument("--init-steps", type=int, default=500, help="training steps of the --init model")
     parser.add_argument("--samples", type=int, default=1024, help="programs per model and per dataset")
     parser.add_argument("--completions", type=int, default=32, help="completions per half program")
     parser.add_argument("--held-out", type=int, default=4, help="held-out programs to complete")
@@ -80,7 +86,7 @@ def main() -> None:
     steps = Steps(out)
     thresholds = [float(t) for t in args.thresholds.split(",")]
     sizes = args.sizes.split(",")
-    steps = dict(item.split("=") for item in args.steps.split(","))
+    train_steps = dict(item.split("=") for item in args.steps.split(","))
 
     runs = []
     for seed_program, seed in STAGE1:
@@ -100,13 +106,18 @@ def main() -> None:
                 "--out", str(data))
         datasets[tag] = json.loads((data / "elm_dataset.json").read_text())["rows"]
         sources = [("dataset", None)] + [(size, out / "models" / f"{tag}-{size}") for size in sizes]
+        if args.init is not None:
+            sources.append(("init", out / "models" / f"{tag}-init"))
         for label, model in sources:
             if model is not None and not (model / "training.json").exists():
                 if (model / "checkpoint").exists():
                     elm("train", "--resume", str(model), "--quiet")
+                elif label == "init":
+                    elm("train", "--data", str(data), "--out", str(model), "--init", args.init, "--steps",
+                        str(args.init_steps), "--lr", "1e-3", "--quiet")
                 else:
                     elm("train", "--data", str(data), "--out", str(model), "--size", label, "--steps",
-                        steps.get(label, "400"), "--quiet")
+                        train_steps.get(label, "400"), "--quiet")
             run_dir = out / "samples" / f"{tag}-{label}"
             if not (run_dir / "store.sqlite").exists():
                 source = ["--from-dataset", str(data)] if model is None else [str(model)]

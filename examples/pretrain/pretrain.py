@@ -1,0 +1,126 @@
+"""A diff model that knows Python, from a fresh clone, with nothing downloaded.
+
+    python examples/pretrain/pretrain.py --out out/pretrain [--ship models/NAME]
+
+1. `elm dataset code`: the Python on this machine (the standard library and the installed
+   packages whose licence is permissive) as a deduplicated corpus with a licence manifest.
+2. `elm dataset commits`: synthetic commits made from the corpus's functions (bugs put in
+   and fixed, missing lines written back, small changes), every diff checked to apply.
+3. `elm train` from scratch on a sample of the corpus and all the commits: the model reads
+   code and learns to write diffs in the diff models' format.
+4. How often its diffs apply to programs it never saw (held-out commits, the 4-Parity and
+   Quadratic seeds, the Sodarace seeds), beside the model that read elm's runs only
+   (`benchmarks/diffs_apply.py`).
+5. The bootstrap rounds on elm's own Sodarace runs (examples/bootstrap), starting from the
+   pretrained model instead of from nothing (`--init`); skipped with `--no-bootstrap`.
+
+Every step is an ordinary elm command (or script) whose output is kept; a step whose output
+exists is skipped and a training stopped half-way resumes from its checkpoint, so the
+script can be stopped and started again. Times go to timings.jsonl; figures to
+figures.md / figures.json in --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from steps import Steps  # noqa: E402  (examples/steps.py)
+
+REPO = HERE.parent.parent
+BASELINE = "elm-diff-1m"  # the model trained on elm's runs alone
+
+
+def script(steps: Steps, path: Path, *args: str) -> None:
+    """Run one of the repository's scripts, timed like the elm commands."""
+    print(f"$ python {path.relative_to(REPO)} " + " ".join(args), flush=True)
+    started = time.monotonic()
+    subprocess.run([sys.executable, str(path), *args], check=True)
+    seconds = time.monotonic() - started
+    print(f"  ({seconds:.0f} s)", flush=True)
+    with open(steps.timings, "a") as fh:
+        fh.write(json.dumps({"command": f"python {path.relative_to(REPO)} " + " ".join(args),
+                             "seconds": round(seconds, 1)}) + "\n")
+
+
+def train(steps: Steps, model: Path, *options: str) -> None:
+    """`elm train` into ``model`` unless it is finished; resumed when a checkpoint is there."""
+    if (model / "training.json").exists():
+        return
+    if (model / "checkpoint").exists():
+        steps.elm("train", "--resume", str(model), "--quiet")
+    else:
+        steps.elm("train", *options, "--out", str(model), "--quiet")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("out/pretrain"))
+    parser.add_argument("--from", dest="sources", default="stdlib,site-packages",
+                        help="where the corpus comes from (elm dataset code --from)")
+    parser.add_argument("--code-rows", type=int, default=20000,
+                        help="corpus records sampled into the pretraining mix (the commits are all used)")
+    parser.add_argument("--commits", type=int, default=60000, help="training commits to make")
+    parser.add_argument("--size", default="1m", help="model size (elm train --size)")
+    parser.add_argument("--steps", type=int, default=1500, help="pretraining steps")
+    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate of the pretraining")
+    parser.add_argument("--context", type=int, default=1024, help="context length of the model")
+    parser.add_argument("--batch-tokens", type=int, default=8192, help="tokens per batch, padding included")
+    parser.add_argument("--bootstrap", action=argparse.BooleanOptionalAction, default=True,
+                        help="then fine-tune on elm's own Sodarace runs (examples/bootstrap)")
+    parser.add_argument("--gp-evals", type=int, default=20000, help="evaluations of each GP run of the bootstrap")
+    parser.add_argument("--round-evals", type=int, default=4000, help="evaluations of each bootstrap ELM run")
+    parser.add_argument("--rounds", type=int, default=2, help="bootstrap fine-tuning rounds")
+    parser.add_argument("--prompts", type=int, default=100, help="held-out commits in the diffs-apply figures")
+    parser.add_argument("--diffs-per-prompt", type=int, default=8, help="diffs sampled per program in those figures")
+    parser.add_argument("--ship", type=Path, default=None, help="copy the last model here (a models/ entry)")
+    args = parser.parse_args()
+    out: Path = args.out
+    steps = Steps(out)
+
+    code, commits = out / "data" / "code", out / "data" / "commits"
+    if not (code / "elm_dataset.json").exists():
+        steps.elm("dataset", "code", "--from", args.sources, "--out", str(code))
+    if not (commits / "elm_dataset.json").exists():
+        steps.elm("dataset", "commits", "--from", str(code), "--out", str(commits), "--context", "1",
+                  "--max-commits", str(args.commits))
+
+    pretrained = out / "models" / "pretrained"
+    train(steps, pretrained, "--data", f"{code}:{args.code_rows}", "--data", str(commits), "--size", args.size,
+          "--steps", str(args.steps), "--lr", str(args.lr), "--context", str(args.context),
+          "--batch-tokens", str(args.batch_tokens))
+
+    applies = out / "diffs_apply.json"
+    if not applies.exists():
+        script(steps, REPO / "benchmarks" / "diffs_apply.py", BASELINE, str(pretrained), "--commits", str(commits),
+               "--prompts", str(args.prompts), "--n", str(args.diffs_per_prompt), "--json", str(applies))
+
+    model = pretrained
+    if args.bootstrap:
+        boot = out / "bootstrap"
+        script(steps, REPO / "examples" / "bootstrap" / "bootstrap.py", "--out", str(boot), "--init", str(pretrained),
+               "--gp-evals", str(args.gp_evals), "--round-evals", str(args.round_evals), "--rounds", str(args.rounds))
+        model = boot / "models" / f"round{args.rounds}"
+
+    figures = json.loads(applies.read_text())
+    table = ["| model | programs | diffs | apply exactly % | parse % | fixed % |", "|---|---|---|---|---|---|"]
+    for name, measured in figures.items():
+        for source, r in measured["rows"].items():
+            fixed = f"{100 * r['fixed'] / r['diffs']:.1f}" if r["targets"] else "-"
+            table.append(f"| {Path(name).name} | {source} | {r['diffs']} | {100 * r['applied'] / r['diffs']:.1f} "
+                         f"| {100 * r['parses'] / r['diffs']:.1f} | {fixed} |")
+    steps.write_figures("\n".join(table), {"diffs_apply": figures, "model": str(model)})
+    if args.ship is not None:
+        shutil.copytree(model, args.ship, dirs_exist_ok=True, ignore=shutil.ignore_patterns("checkpoint*"))
+        print(f"shipped {model} to {args.ship}")
+
+
+if __name__ == "__main__":
+    main()
