@@ -8,12 +8,18 @@ The prompts are diff-model prompts (<NME>/<BEF>/<MSG>/<DFF>) around a seed progr
     python benchmarks/llm_generate.py                       # GPT-2 6 layers d256, CPU
     python benchmarks/llm_generate.py --config codegen-350m --batch-sizes 1,32,128,512
     python benchmarks/llm_generate.py --model elm-diff-1m --prompt sodarace   # a trained model
+    python benchmarks/llm_generate.py --model elm-diff-1m --decoders auto,generate   # both loops, interleaved
     python benchmarks/llm_generate.py --model MODEL_DIR --prompt start --new-tokens 512 --batch-sizes 32,64,128,256
                                        # a Stage-2 model writing programs from nothing, as `elm sample` asks
 
 With --model (a shipped model's name or a model directory) the model is loaded as the diff
 mutator loads it and samples end where the model ends them (end-of-text), so the figures
 are diffs/s as a run sees them; tokens/s counts the tokens it really wrote.
+
+--decoders names the sampling loops to time (the backend's `decoder`: auto is elm's loop
+with a preallocated cache for GPT-2 models, generate is transformers' generate); with
+several, their rounds alternate and the last column is each loop's median time over the
+first's.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ def main() -> None:
     parser.add_argument("--prompt", choices=sorted(PROMPT_SEEDS) + ["start"], default="parity",
                         help="a diff prompt around a seed, or start: the start of a document (Stage-2 sampling)")
     parser.add_argument("--rounds", type=int, default=3, help="timed generate calls per batch size")
+    parser.add_argument("--decoders", default="auto", help="comma-separated: auto, generate")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")
     args = parser.parse_args()
@@ -59,17 +66,25 @@ def main() -> None:
     if args.prompt != "start":
         domain, seed_name, file_name, message = PROMPT_SEEDS[args.prompt]
         prompt = diff_prompt(file_name, read_seed(domain, seed_name), message)
+    decoders = [d.strip() for d in args.decoders.split(",") if d.strip()]
     build_start = time.perf_counter()
+    backends = {}
     if args.model:
-        backend = TransformersBackend(args.model, device=args.device, dtype=args.dtype, batch_size=max(batch_sizes))
+        for decoder in decoders:
+            backends[decoder] = TransformersBackend(args.model, device=args.device, dtype=args.dtype,
+                                                    batch_size=max(batch_sizes), decoder=decoder)
         name = f"{args.model} (trained)"
     else:
         with tempfile.TemporaryDirectory() as tmp:
             save_random_model(tmp, kind, **sizes)
-            backend = TransformersBackend(tmp, device=args.device, dtype=args.dtype, batch_size=max(batch_sizes))
-        backend.eos_ids = set()
-        backend.model.generation_config.eos_token_id = None
+            for decoder in decoders:
+                backends[decoder] = TransformersBackend(tmp, device=args.device, dtype=args.dtype,
+                                                        batch_size=max(batch_sizes), decoder=decoder)
+        for backend in backends.values():
+            backend.eos_ids = set()
+            backend.model.generation_config.eos_token_id = None
         name = f"{args.config} ({kind}, random init)"
+    backend = backends[decoders[0]]
     build_seconds = time.perf_counter() - build_start
     if args.prompt == "start":
         prompt = backend.start_text
@@ -81,8 +96,8 @@ def main() -> None:
 
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
           f"torch {torch.__version__}, cuda: {torch.cuda.get_device_name() if torch.cuda.is_available() else 'none'}")
-    print(f"model: {name}, {parameters / 1e6:.1f}M parameters, {backend.describe()}, "
-          f"built and loaded in {build_seconds:.1f} s")
+    print(f"model: {name}, {parameters / 1e6:.1f}M parameters, "
+          f"{', '.join(b.describe() for b in backends.values())}, built and loaded in {build_seconds:.1f} s")
     per_sample = "up to " if args.model else ""
     print(f"prompt: {args.prompt} {'(start of a document)' if args.prompt == 'start' else 'diff prompt'}, "
           f"{prompt_tokens} tokens; {per_sample}{args.new_tokens} new tokens "
@@ -90,21 +105,29 @@ def main() -> None:
           f"{args.rounds} timed rounds per batch size after one warm-up")
     print("per batch size: seconds of one generate call (median and best of the rounds); "
           "samples/s and tokens/s from the median (best in brackets)")
-    print(f"{'batch':>6} {'median s':>9} {'best s':>8} {'samples/s':>16} {'tokens/s':>18}")
+    print(f"{'decoder':>8} {'batch':>6} {'median s':>9} {'best s':>8} {'samples/s':>16} {'tokens/s':>18} "
+          f"{'time ratio':>10}")
     for batch in batch_sizes:
-        backend.batch_size = batch
         prompts = [prompt] * batch
-        backend.generate(prompts, params, seed=0)  # warm-up: kernels, caches
-        times, tokens = [], 0
+        times: dict[str, list[float]] = {d: [] for d in decoders}
+        tokens: dict[str, list[int]] = {d: [] for d in decoders}
+        for decoder, each in backends.items():
+            each.batch_size = batch
+            each.generate(prompts, params, seed=0)  # warm-up: kernels, caches
         for r in range(args.rounds):
-            start = time.perf_counter()
-            tokens = sum(c.tokens for c in backend.generate(prompts, params, seed=r + 1))
-            if torch.cuda.is_available():
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - start)
-        median, best = statistics.median(times), min(times)
-        print(f"{batch:>6} {median:>9.3f} {best:>8.3f} {batch / median:>8.2f} ({batch / best:>5.2f}) "
-              f"{tokens / median:>9.1f} ({tokens / best:>6.1f})")
+            for decoder, each in backends.items():  # interleaved: the machine's noise falls on both
+                start = time.perf_counter()
+                tokens[decoder].append(sum(c.tokens for c in each.generate(prompts, params, seed=r + 1)))
+                if torch.cuda.is_available():
+                    torch.cuda.synchronize()
+                times[decoder].append(time.perf_counter() - start)
+        first = statistics.median(times[decoders[0]])
+        for decoder in decoders:
+            median, best = statistics.median(times[decoder]), min(times[decoder])
+            made = statistics.mean(tokens[decoder])
+            print(f"{decoder:>8} {batch:>6} {median:>9.3f} {best:>8.3f} {batch / median:>8.2f} ({batch / best:>5.2f}) "
+                  f"{made / median:>9.1f} ({made / best:>6.1f}) {median / first:>10.2f}")
+
 
 if __name__ == "__main__":
     main()

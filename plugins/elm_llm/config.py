@@ -41,6 +41,9 @@ class LLMConfig(PluginConfig):
     device: str = Field("auto", description="hf: 'auto' (cuda if available), 'cpu', 'cuda', 'cuda:1', ...")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto", description="hf: auto = bfloat16 on a GPU, float32 on CPU")
+    decoder: Literal["auto", "generate"] = Field(
+        "auto", description="hf: auto = elm's sampling loop with a preallocated cache for GPT-2 models "
+                            "(transformers' generate for others); generate = always transformers' generate")
     concurrency: int = Field(8, ge=1, description="openai: requests in flight at once")
     timeout_s: float = Field(60.0, gt=0, description="openai: seconds per request")
     retries: int = Field(3, ge=0, description="openai: retries after a timeout, 429 or 5xx")
@@ -118,4 +121,4 @@ def make_backend(config: LLMConfig) -> Backend:
     from elm_llm.hf_backend import TransformersBackend
 
     return TransformersBackend(config.model, device=config.device, dtype=config.dtype,
-                               batch_size=config.batch_size)
+                               batch_size=config.batch_size, decoder=config.decoder)

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 
 from elm_llm.backend import Backend, ChatMessages, Completion, LLMError, SamplingParams, cut_at_stop
+from elm_llm.decoding import GPT2Decoder, supports
 from elm_llm.runtime import context_length, load_causal_lm, resolve_device, resolve_dtype
 
 MIN_NEW_TOKENS = 64  # what a prompt near the end of the context is still given; max_new_tokens shrinks to fit
@@ -26,7 +27,8 @@ _PADDED_DECODE_FILTER = _PaddedDecodeWarningFilter()
 class TransformersBackend(Backend):
     """A causal LM run in this process. ``batch_size`` counts sequences per forward pass."""
 
-    def __init__(self, model: str, device: str = "auto", dtype: str = "auto", batch_size: int = 8) -> None:
+    def __init__(self, model: str, device: str = "auto", dtype: str = "auto", batch_size: int = 8,
+                 decoder: str = "auto") -> None:
         import torch
         from transformers.utils import logging as hf_logging
 
@@ -50,10 +52,15 @@ class TransformersBackend(Backend):
         self.start_text = self.tokenizer.bos_token or self.tokenizer.eos_token or ""
         # set by elm's trainer: the model never wrote longer completions, so longer ones are rambling
         self.model_max_new_tokens = getattr(self.model.generation_config, "max_new_tokens", None)
+        if decoder not in ("auto", "generate"):
+            raise LLMError(f"unknown decoder {decoder!r}; use auto or generate")
+        # elm's own sampling loop where it reproduces the model (GPT-2), generate otherwise
+        self.decoder = GPT2Decoder(self.model) if decoder == "auto" and supports(self.model) else None
         self._torch = torch
 
     def describe(self) -> str:
-        return f"transformers:{self.model_name} ({self.device}, {str(self.dtype).removeprefix('torch.')})"
+        loop = "cached loop" if self.decoder is not None else "generate"
+        return f"transformers:{self.model_name} ({self.device}, {str(self.dtype).removeprefix('torch.')}, {loop})"
 
     # -- sampling -----------------------------------------------------------------
     def generate(self, prompts: Sequence[str], params: SamplingParams, seed: int | None = None) -> list[Completion]:
@@ -137,12 +144,16 @@ class TransformersBackend(Backend):
             if seed is not None:
                 torch.manual_seed(seed)
             try:
-                out = self.model.generate(**kwargs)
+                if self.decoder is not None:
+                    new_tokens = self._cached_loop(input_ids, attention_mask, kwargs["max_new_tokens"], params, n,
+                                                   stop_ids, stop_texts, seed)
+                else:
+                    out = self.model.generate(**kwargs)
+                    new_tokens = out[:, input_ids.shape[1]:].tolist()
             except torch.cuda.OutOfMemoryError:
                 raise LLMError(f"out of GPU memory generating {len(batch_ids) * n} sequences of up to "
                                f"{params.max_new_tokens} tokens; lower mutator.batch_size "
                                f"(now {self.batch_size}) or max_new_tokens") from None
-        new_tokens = out[:, input_ids.shape[1]:].tolist()
         completions = []
         ends = self.eos_ids | stop_ids
         for row in new_tokens:
@@ -155,6 +166,25 @@ class TransformersBackend(Backend):
             completions.append(Completion(prompt_index=-1, text=text, tokens=len(ids),
                                           finish_reason="stop" if (hit_eos or hit_stop) else "length"))
         return completions
+
+    def _cached_loop(self, input_ids, attention_mask, max_new_tokens: int, params: SamplingParams, n: int,
+                     stop_ids: set[int], stop_texts: tuple[str, ...], seed: int | None) -> list[list[int]]:
+        """``generate``'s job done by elm's GPT-2 loop (decoding.py): each prompt ``n`` times."""
+        torch = self._torch
+        if n > 1:
+            input_ids = input_ids.repeat_interleave(n, dim=0)
+            attention_mask = attention_mask.repeat_interleave(n, dim=0)
+        generator = None
+        if seed is not None:
+            generator = torch.Generator(device=input_ids.device).manual_seed(seed)
+        stop_check = None
+        if stop_texts:
+            def stop_check(tokens: list[int]) -> bool:
+                text = self.tokenizer.decode(tokens, skip_special_tokens=False)
+                return any(stop in text for stop in stop_texts)
+        temperature = params.temperature if params.temperature > 0 else 0.0
+        return self.decoder.sample(input_ids, attention_mask, max_new_tokens, temperature, params.top_p,
+                                   self.eos_ids | stop_ids, self.tokenizer.pad_token_id, stop_check, generator)
 
     def close(self) -> None:
         torch = self._torch

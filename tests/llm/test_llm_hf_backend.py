@@ -13,22 +13,35 @@ PROMPTS = ["<NME> parity.py\n<BEF> def parity(b1, b2, b3, b4):\n", "def f():", "
            "<MSG> Fixed bugs\n<DFF>"]
 
 
-@pytest.fixture(scope="module")
-def backend(tiny_model):
-    return TransformersBackend(tiny_model, batch_size=4)
+@pytest.fixture(scope="module", params=["auto", "generate"])
+def backend(tiny_model, request):
+    """Both sampling loops: elm's cached one (auto, for GPT-2) and transformers' generate."""
+    made = TransformersBackend(tiny_model, batch_size=4, decoder=request.param)
+    assert (made.decoder is not None) == (request.param == "auto")
+    return made
 
 
 def test_generation_is_batched_with_left_padding(backend, monkeypatch):
     calls = []
-    original = backend.model.generate
+    if backend.decoder is not None:
+        original_sample = backend.decoder.sample
 
-    def spy(**kwargs):
-        calls.append(kwargs["input_ids"].shape[0])
-        mask = kwargs["attention_mask"]
-        assert bool((mask[:, -1] == 1).all())  # left padding: every row ends with a real token
-        return original(**kwargs)
+        def spy(input_ids, attention_mask, *args, **kwargs):
+            calls.append(input_ids.shape[0])
+            assert bool((attention_mask[:, -1] == 1).all())  # left padding: every row ends with a real token
+            return original_sample(input_ids, attention_mask, *args, **kwargs)
 
-    monkeypatch.setattr(backend.model, "generate", spy)
+        monkeypatch.setattr(backend.decoder, "sample", spy)
+    else:
+        original = backend.model.generate
+
+        def spy(**kwargs):
+            calls.append(kwargs["input_ids"].shape[0])
+            mask = kwargs["attention_mask"]
+            assert bool((mask[:, -1] == 1).all())  # left padding: every row ends with a real token
+            return original(**kwargs)
+
+        monkeypatch.setattr(backend.model, "generate", spy)
     out = backend.generate(PROMPTS, SamplingParams(max_new_tokens=8), seed=3)
     assert calls == [4, 1]
     assert [c.prompt_index for c in out] == [0, 1, 2, 3, 4]

@@ -1,0 +1,88 @@
+"""The GPT-2 sampling loop with a preallocated cache (elm_llm.decoding) computes what the
+model computes: the same logits as the model's forward pass on left-padded prompts, the same
+greedy completions as ``generate``, and samples that follow the seed."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from elm_llm.decoding import GPT2Decoder, supports
+
+from tiny_models import build_tiny_model
+
+PROMPTS = ["def parity(b1, b2, b3, b4):\n    return", "x = 1\n", "import math\n\ndef area(r):\n    return math.pi * r"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    path = build_tiny_model(tmp_path_factory.mktemp("decoding") / "model", seed=3)
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    tokenizer.padding_side = "left"
+    model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True).eval()
+    return tokenizer, model
+
+
+def padded(tokenizer, prompts):
+    batch = tokenizer(prompts, padding=True, return_tensors="pt")
+    return batch["input_ids"], batch["attention_mask"]
+
+
+def test_logits_match_the_model_on_left_padded_prompts(tiny) -> None:
+    tokenizer, model = tiny
+    ids, mask = padded(tokenizer, PROMPTS)
+    assert bool((mask == 0).any())  # the prompts differ in length: there is padding to get right
+    decoder = GPT2Decoder(model)
+    with torch.inference_mode():
+        ours = decoder.logits(ids, mask)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        theirs = model(input_ids=ids, attention_mask=mask, position_ids=positions).logits
+    real = mask.bool()
+    assert torch.allclose(ours[real], theirs[real], atol=1e-4, rtol=1e-4)
+
+
+def test_greedy_completions_are_those_of_generate(tiny) -> None:
+    tokenizer, model = tiny
+    ids, mask = padded(tokenizer, PROMPTS)
+    eos = tokenizer.eos_token_id
+    with torch.inference_mode():
+        reference = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=24, do_sample=False,
+                                   pad_token_id=eos, eos_token_id=eos)[:, ids.shape[1]:].tolist()
+    ours = GPT2Decoder(model).sample(ids, mask, 24, temperature=0.0, top_p=1.0, end_ids={eos}, pad_id=eos)
+    for row, mine in zip(reference, ours):
+        expected = row[:row.index(eos) + 1] if eos in row else row
+        assert mine == expected
+
+
+def test_sampling_follows_the_seed_and_stops_where_asked(tiny) -> None:
+    tokenizer, model = tiny
+    ids, mask = padded(tokenizer, PROMPTS * 4)
+    decoder = GPT2Decoder(model)
+    eos = tokenizer.eos_token_id
+
+    def draw(seed, **kwargs):
+        generator = torch.Generator().manual_seed(seed)
+        return decoder.sample(ids, mask, 40, temperature=1.0, top_p=0.9, end_ids={eos}, pad_id=eos,
+                              generator=generator, **kwargs)
+
+    first, again, other = draw(1), draw(1), draw(2)
+    assert first == again and first != other
+    assert all(1 <= len(row) <= 40 for row in first)
+    assert len({tuple(row) for row in first}) > 1  # the rows are sampled, not copies
+    # a stop check that ends every row once it has 9 tokens: rows end within the check interval
+    stopped = draw(1, stop_check=lambda tokens: len(tokens) >= 9)
+    assert all(len(row) <= 16 for row in stopped)
+    assert all(row == full[:len(row)] for row, full in zip(stopped, first))
+
+
+def test_only_plain_gpt2_is_taken(tiny) -> None:
+    _, model = tiny
+    assert supports(model)
+    model.config.scale_attn_by_inverse_layer_idx = True
+    try:
+        assert not supports(model)
+        with pytest.raises(ValueError):
+            GPT2Decoder(model)
+    finally:
+        model.config.scale_attn_by_inverse_layer_idx = False
