@@ -18,13 +18,29 @@ class Steps:
         self.timings = out / "timings.jsonl"  # every command's duration, kept across restarts
 
     def elm(self, *args: str) -> None:
-        print("$ elm " + " ".join(args), flush=True)
+        self._timed("elm " + " ".join(args), [sys.executable, "-m", "elmcore.cli", *args])
+
+    def script(self, path: Path, *args: str) -> None:
+        """Run a Python script (a benchmark, another example), timed like the elm commands."""
+        self._timed(f"python {path.name} " + " ".join(args), [sys.executable, str(path), *args])
+
+    def train(self, model: Path, *options: str) -> None:
+        """`elm train` into ``model`` unless it is finished; resumed when a checkpoint is there."""
+        if (model / "training.json").exists():
+            return
+        if (model / "checkpoint").exists():
+            self.elm("train", "--resume", str(model), "--quiet")
+        else:
+            self.elm("train", *options, "--out", str(model), "--quiet")
+
+    def _timed(self, label: str, argv: list[str]) -> None:
+        print("$ " + label, flush=True)
         started = time.monotonic()
-        subprocess.run([sys.executable, "-m", "elmcore.cli", *args], check=True)
+        subprocess.run(argv, check=True)
         seconds = time.monotonic() - started
         print(f"  ({seconds:.0f} s)", flush=True)
         with open(self.timings, "a") as fh:
-            fh.write(json.dumps({"command": "elm " + " ".join(args), "seconds": round(seconds, 1)}) + "\n")
+            fh.write(json.dumps({"command": label, "seconds": round(seconds, 1)}) + "\n")
 
     def write_figures(self, table: str, figures: dict) -> None:
         """Print the table; write it with the total time of the commands to figures.md, and

@@ -43,13 +43,7 @@ def elm(*args: str) -> None:
 
 
 def train(model: Path, *options: str) -> None:
-    """`elm train` into ``model`` unless it is there; resumed when a checkpoint is."""
-    if (model / "training.json").exists():
-        return
-    if (model / "checkpoint").exists():
-        elm("train", "--resume", str(model), "--quiet")
-    else:
-        elm("train", *options, "--out", str(model), "--quiet")
+    steps.train(model, *options)
 
 
 def run_figures(run_dir: Path) -> dict:

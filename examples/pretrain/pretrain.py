@@ -25,9 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -36,28 +34,6 @@ from steps import Steps  # noqa: E402  (examples/steps.py)
 
 REPO = HERE.parent.parent
 BASELINE = "elm-diff-1m"  # the model trained on elm's runs alone
-
-
-def script(steps: Steps, path: Path, *args: str) -> None:
-    """Run one of the repository's scripts, timed like the elm commands."""
-    print(f"$ python {path.relative_to(REPO)} " + " ".join(args), flush=True)
-    started = time.monotonic()
-    subprocess.run([sys.executable, str(path), *args], check=True)
-    seconds = time.monotonic() - started
-    print(f"  ({seconds:.0f} s)", flush=True)
-    with open(steps.timings, "a") as fh:
-        fh.write(json.dumps({"command": f"python {path.relative_to(REPO)} " + " ".join(args),
-                             "seconds": round(seconds, 1)}) + "\n")
-
-
-def train(steps: Steps, model: Path, *options: str) -> None:
-    """`elm train` into ``model`` unless it is finished; resumed when a checkpoint is there."""
-    if (model / "training.json").exists():
-        return
-    if (model / "checkpoint").exists():
-        steps.elm("train", "--resume", str(model), "--quiet")
-    else:
-        steps.elm("train", *options, "--out", str(model), "--quiet")
 
 
 def main() -> None:
@@ -93,19 +69,19 @@ def main() -> None:
                   "--max-commits", str(args.commits))
 
     pretrained = out / "models" / "pretrained"
-    train(steps, pretrained, "--data", f"{code}:{args.code_rows}", "--data", str(commits), "--size", args.size,
+    steps.train(pretrained, "--data", f"{code}:{args.code_rows}", "--data", str(commits), "--size", args.size,
           "--steps", str(args.steps), "--lr", str(args.lr), "--context", str(args.context),
           "--batch-tokens", str(args.batch_tokens))
 
     applies = out / "diffs_apply.json"
     if not applies.exists():
-        script(steps, REPO / "benchmarks" / "diffs_apply.py", BASELINE, str(pretrained), "--commits", str(commits),
+        steps.script(REPO / "benchmarks" / "diffs_apply.py", BASELINE, str(pretrained), "--commits", str(commits),
                "--prompts", str(args.prompts), "--n", str(args.diffs_per_prompt), "--json", str(applies))
 
     model = pretrained
     if args.bootstrap:
         boot = out / "bootstrap"
-        script(steps, REPO / "examples" / "bootstrap" / "bootstrap.py", "--out", str(boot), "--init", str(pretrained),
+        steps.script(REPO / "examples" / "bootstrap" / "bootstrap.py", "--out", str(boot), "--init", str(pretrained),
                "--gp-evals", str(args.gp_evals), "--round-evals", str(args.round_evals), "--rounds", str(args.rounds))
         model = boot / "models" / f"round{args.rounds}"
 

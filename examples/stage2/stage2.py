@@ -109,15 +109,11 @@ def main() -> None:
         if args.init is not None:
             sources.append(("init", out / "models" / f"{tag}-init"))
         for label, model in sources:
-            if model is not None and not (model / "training.json").exists():
-                if (model / "checkpoint").exists():
-                    elm("train", "--resume", str(model), "--quiet")
-                elif label == "init":
-                    elm("train", "--data", str(data), "--out", str(model), "--init", args.init, "--steps",
-                        str(args.init_steps), "--lr", "1e-3", "--quiet")
-                else:
-                    elm("train", "--data", str(data), "--out", str(model), "--size", label, "--steps",
-                        train_steps.get(label, "400"), "--quiet")
+            if model is not None and label == "init":
+                steps.train(model, "--data", str(data), "--init", args.init, "--steps", str(args.init_steps),
+                            "--lr", "1e-3")
+            elif model is not None:
+                steps.train(model, "--data", str(data), "--size", label, "--steps", train_steps.get(label, "400"))
             run_dir = out / "samples" / f"{tag}-{label}"
             if not (run_dir / "store.sqlite").exists():
                 source = ["--from-dataset", str(data)] if model is None else [str(model)]

@@ -21,7 +21,7 @@ options this loop does not implement) use ``generate``: :func:`supports` says wh
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -96,8 +96,7 @@ class GPT2Decoder:
     def logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Next-token logits at every position of left-padded ``input_ids`` (as the model's own
         forward pass gives them at the positions that are not padding)."""
-        batch, length = input_ids.shape
-        cache_k, cache_v, _, mask, x = self._prefill_inputs(input_ids, attention_mask, length)
+        cache_k, cache_v, _, mask, x = self._prefill_inputs(input_ids, attention_mask, input_ids.shape[1])
         return self._forward(x, cache_k, cache_v, 0, mask) @ self.lm_head.T
 
     def _prefill_inputs(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, total: int):
@@ -132,7 +131,7 @@ class GPT2Decoder:
 
     @torch.inference_mode()
     def sample(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new_tokens: int,
-               temperature: float, top_p: float, end_ids: set[int], pad_id: int,
+               temperature: float, top_p: float, end_ids: set[int],
                stop_check: Callable[[list[int]], bool] | None = None,
                generator: torch.Generator | None = None) -> list[list[int]]:
         """New tokens for each row of left-padded ``input_ids``: up to ``max_new_tokens``, the
@@ -174,14 +173,4 @@ class GPT2Decoder:
             valid[:, at] = True
             x = F.embedding(token, self.wte) + F.embedding(position.clamp(max=self.positions - 1), self.wpe)
             hidden = self._forward(x[:, None], cache_k, cache_v, at, valid[:, None, None, :at + 1])[:, -1]
-        return [_until_end(tokens, end_ids, pad_id) for tokens in written]
-
-
-def _until_end(tokens: Sequence[int], end_ids: set[int], pad_id: int) -> list[int]:
-    """A row's tokens up to and including its first end token, without the padding after it."""
-    out: list[int] = []
-    for tok in tokens:
-        out.append(tok)
-        if tok in end_ids:
-            break
-    return out
+        return written  # a row stops taking tokens once it has written an end token

@@ -184,7 +184,7 @@ class TransformersBackend(Backend):
                 return any(stop in text for stop in stop_texts)
         temperature = params.temperature if params.temperature > 0 else 0.0
         return self.decoder.sample(input_ids, attention_mask, max_new_tokens, temperature, params.top_p,
-                                   self.eos_ids | stop_ids, self.tokenizer.pad_token_id, stop_check, generator)
+                                   self.eos_ids | stop_ids, stop_check, generator)
 
     def close(self) -> None:
         torch = self._torch

@@ -49,7 +49,7 @@ def test_greedy_completions_are_those_of_generate(tiny) -> None:
     with torch.inference_mode():
         reference = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=24, do_sample=False,
                                    pad_token_id=eos, eos_token_id=eos)[:, ids.shape[1]:].tolist()
-    ours = GPT2Decoder(model).sample(ids, mask, 24, temperature=0.0, top_p=1.0, end_ids={eos}, pad_id=eos)
+    ours = GPT2Decoder(model).sample(ids, mask, 24, temperature=0.0, top_p=1.0, end_ids={eos})
     for row, mine in zip(reference, ours):
         expected = row[:row.index(eos) + 1] if eos in row else row
         assert mine == expected
@@ -63,7 +63,7 @@ def test_sampling_follows_the_seed_and_stops_where_asked(tiny) -> None:
 
     def draw(seed, **kwargs):
         generator = torch.Generator().manual_seed(seed)
-        return decoder.sample(ids, mask, 40, temperature=1.0, top_p=0.9, end_ids={eos}, pad_id=eos,
+        return decoder.sample(ids, mask, 40, temperature=1.0, top_p=0.9, end_ids={eos},
                               generator=generator, **kwargs)
 
     first, again, other = draw(1), draw(1), draw(2)
