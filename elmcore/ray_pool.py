@@ -248,11 +248,13 @@ class _Generator:
     def prepare(self) -> None:
         self.mutator.prepare()
 
-    def mutate(self, parents: list[Any], rng: Any) -> list[Any]:
-        return self.mutator.mutate(parents, rng)
+    def mutate(self, parents: list[Any], rng: Any) -> tuple[list[Any], Any]:
+        children = self.mutator.mutate(parents, rng)
+        return children, rng.bit_generator.state  # the caller's generator moves on as if it ran here
 
-    def invent(self, n: int, rng: Any) -> list[Any]:
-        return self.mutator.invent(n, rng)
+    def invent(self, n: int, rng: Any) -> tuple[list[Any], Any]:
+        children = self.mutator.invent(n, rng)
+        return children, rng.bit_generator.state
 
     def close(self) -> None:
         self.mutator.close()
@@ -282,10 +284,12 @@ class RemoteMutator:
         self._call("prepare")
 
     def mutate(self, parents: Sequence[Any], rng: Any) -> list[Any]:
-        return self._call("mutate", list(parents), rng)
+        children, rng.bit_generator.state = self._call("mutate", list(parents), rng)
+        return children
 
     def invent(self, n: int, rng: Any) -> list[Any]:
-        return self._call("invent", n, rng)
+        children, rng.bit_generator.state = self._call("invent", n, rng)
+        return children
 
     def close(self) -> None:
         try:
