@@ -330,6 +330,7 @@ def status(run_dir: Annotated[Path, typer.Argument(help="run directory")],
         learning = is_learning_config(config)
         best_per_condition = store.best_per_condition() if learning else {}
         best = None if learning else store.best()
+        last = None if learning else store.last_batch_stats()
         iterations = store.next_batch()
         operators = {} if learning else {op: c for op, c in store.operator_counts().items() if op != "seed"}
     finally:
@@ -369,10 +370,9 @@ def status(run_dir: Annotated[Path, typer.Argument(help="run directory")],
                + f", seed {setting('run', 'seed')}")
     budget = setting("run", "evals")
     done = f" ({100.0 * evaluations / budget:.1f} %)" if isinstance(budget, int) and budget > 0 else ""
-    niches = stats.get("niches")
-    filled = _readable(stats.get("filled")) + (f" of {_readable(niches)}" if niches else "")
+    filled = "-" if last is None else _readable(last.filled) + (f" of {_readable(last.niches)}" if last.niches else "")
     typer.echo(f"evaluations {_readable(evaluations)} of {_readable(budget)}{done}; niches filled {filled}; "
-               f"QD score {_readable(stats.get('qd_score'))}; best fitness {_readable(stats.get('max_fitness'))}"
+               f"QD score {_readable(last and last.qd_score)}; best fitness {_readable(last and last.max_fitness)}"
                + (f" (candidate {best.id})" if best else ""))
     typer.echo(f"outcomes: {mix}")
     if count > evaluations:

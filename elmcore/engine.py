@@ -27,7 +27,7 @@ from elmcore.plugins import PluginManager
 from elmcore.islands import Islands
 from elmcore.portfolio import Bandit, Operators, PortfolioError
 from elmcore.store import CandidateRecord, RunStore, StoreError
-from elmcore.types import ArchiveStats, Child, Evaluation, Outcome
+from elmcore.types import ArchiveStats, BatchStats, Child, Evaluation, OperatorBatchStats, Outcome
 from elmcore.workers import Job, WorkerPool
 
 CONFIG_FILE = "config.yaml"
@@ -301,16 +301,19 @@ class Engine:
                 evaluate_seconds = time.perf_counter() - submitted
                 current = following
                 stats = self.qd.stats()
-                committed = {"evals": after, "filled": stats.filled, "qd_score": stats.qd_score,
-                             "max_fitness": stats.max_fitness, "duplicates": proposals.duplicates}
+                operators, islands, migrated = {}, (), None
                 if self.operators.portfolio:
                     spent = [r for r in records if r.outcome != Outcome.DUPLICATE.value]  # duplicates cost nothing
                     self.operators.bandit.credit((r.operator, r.entered, r.status) for r in spent)
-                    committed["operators"] = self._operator_stats(records)
+                    operators = self._operator_stats(records)
                 if isinstance(self.qd, Islands):
-                    committed["islands"] = self.qd.island_stats()
+                    islands = self.qd.island_stats()
                     if self.qd.due(batch):
-                        committed["migrated"] = self.qd.migrate()
+                        migrated = self.qd.migrate()
+                committed = BatchStats(evals=after, filled=stats.filled, niches=stats.niches,
+                                       qd_score=stats.qd_score, max_fitness=stats.max_fitness,
+                                       duplicates=proposals.duplicates, operators=operators, islands=islands,
+                                       migrated=migrated)
                 self.store.commit_batch(batch, records, generate_seconds, evaluate_seconds, committed)
                 self.pm.batch_committed(self.run_dir, batch, committed, records)
                 for r in records:
@@ -398,7 +401,7 @@ class Engine:
         except PortfolioError as exc:
             raise RunError(str(exc)) from exc
 
-    def _operator_stats(self, records: list[CandidateRecord]) -> dict[str, dict[str, float]]:
+    def _operator_stats(self, records: list[CandidateRecord]) -> dict[str, OperatorBatchStats]:
         """Per operator of a portfolio: its share of this batch, its children, how many entered
         the archive, and the share the bandit gives it next."""
         shares = self.operators.bandit.shares()
@@ -406,9 +409,10 @@ class Engine:
         out = {}
         for label in self.operators.labels:
             mine = [r for r in spent if r.operator == label]
-            out[label] = {"children": len(mine), "entered": sum(r.entered for r in mine),
-                          "duplicates": sum(r.operator == label for r in records) - len(mine),
-                          "share": round(len(mine) / max(1, len(spent)), 4), "next_share": round(shares[label], 4)}
+            out[label] = OperatorBatchStats(children=len(mine), entered=sum(r.entered for r in mine),
+                                            duplicates=sum(r.operator == label for r in records) - len(mine),
+                                            share=round(len(mine) / max(1, len(spent)), 4),
+                                            next_share=round(shares[label], 4))
         return out
 
     @staticmethod

@@ -59,9 +59,10 @@ def elm_register_commands(register: Callable[..., None]) -> None:
 
 
 @hookspec
-def elm_batch_committed(run_dir: str, batch: int, stats: dict[str, Any], records: list[Any]) -> None:
+def elm_batch_committed(run_dir: str, batch: int, stats: Any, records: list[Any]) -> None:
     """Called after each batch of ``elm run`` (or iteration of ``elm learn``) is committed to
-    the run's store: ``stats`` as stored for the batch, ``records`` its ``CandidateRecord``s.
+    the run's store: ``stats`` the batch's ``elmcore.types.BatchStats`` (a learning iteration:
+    the learner's statistics dict, as stored), ``records`` its ``CandidateRecord``s.
     For following a run live (a logger, a dashboard). It runs in the engine's process between
     batches, so keep it quick; an exception is reported once on stderr and that plugin's hook
     is not called again in the run. It must not change the run."""

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from elmcore.interfaces import QDAlgorithm
-from elmcore.types import ArchiveStats, Dimension, Elite, InsertResult
+from elmcore.types import ArchiveStats, Dimension, Elite, InsertResult, IslandBatchStats
 
 
 class Islands:
@@ -91,5 +91,6 @@ class Islands:
             moved += sum(r.added for r in results)
         return moved
 
-    def island_stats(self) -> list[dict[str, Any]]:
-        return [{"filled": s.filled, "qd_score": s.qd_score} for s in (island.stats() for island in self.islands)]
+    def island_stats(self) -> tuple[IslandBatchStats, ...]:
+        return tuple(IslandBatchStats(filled=s.filled, qd_score=s.qd_score)
+                     for s in (island.stats() for island in self.islands))

@@ -187,7 +187,7 @@ class PluginManager:
         self._infos[reg.plugin].registered.setdefault(reg.kind, []).append(reg.name)
 
     # -- lifecycle -----------------------------------------------------------------
-    def batch_committed(self, run_dir: Any, batch: int, stats: dict[str, Any], records: list[Any]) -> None:
+    def batch_committed(self, run_dir: Any, batch: int, stats: Any, records: list[Any]) -> None:
         """Tell every plugin that implements ``elm_batch_committed``. A plugin whose hook
         raises is reported once on stderr and not called again by this manager."""
         self.load()

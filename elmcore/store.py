@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from elmcore.types import BatchStats
+
 STORE_FILE = "store.sqlite"
 LOCK_FILE = STORE_FILE + ".lock"  # held (flock) by the one process that writes the run
 SCHEMA_VERSION = 1
@@ -98,6 +100,7 @@ class CandidateRecord:
 _COLUMNS = ("id", "batch", "parent_id", "operator", "message", "prompt", "completion", "diff", "program",
             "outcome", "reason", "fitness", "descriptors", "niche", "status", "entered", "eval_seconds",
             "extras", "created", "program_hash", "duplicate_of")
+_ELITE_IDS = "SELECT MAX(id) FROM candidates WHERE entered = 1 GROUP BY niche"  # each niche's current elite
 _ADDED_COLUMNS = {"program_hash": "TEXT", "duplicate_of": "INTEGER"}  # not in stores made before them
 
 
@@ -397,8 +400,11 @@ class RunStore:
         return stalled
 
     def commit_batch(self, batch: int, records: Sequence[CandidateRecord], generate_seconds: float,
-                     evaluate_seconds: float, stats: dict[str, Any]) -> None:
-        """Write a whole batch atomically; it is either all there or not at all."""
+                     evaluate_seconds: float, stats: BatchStats | dict[str, Any]) -> None:
+        """Write a whole batch atomically; it is either all there or not at all. ``stats`` is a
+        search run's BatchStats, or a learning iteration's statistics (the learner's own keys)."""
+        if isinstance(stats, BatchStats):
+            stats = stats.to_json()
         now = time.time()
         # every string here may come from outside the engine (a program's output, a model's
         # reply): one that UTF-8 cannot hold must not make the batch, and so the run, fail
@@ -427,8 +433,66 @@ class RunStore:
                              "written; free disk space or fix permissions, then `elm resume`.") from exc
 
     def last_stats(self) -> dict[str, Any] | None:
+        """The last batch's statistics as stored (a learning run's are its learner's keys)."""
         row = self._db.execute("SELECT stats FROM batches ORDER BY batch DESC LIMIT 1").fetchone()
         return self._decode(row[0], "the stats of the last batch", dict) if row else None
+
+    def _batch_stats(self, batch: int, first_id: int, size: int, text: Any) -> BatchStats:
+        data = self._decode(text, f"the stats of batch {batch}", dict) if text else {}
+        try:
+            return BatchStats.from_json(data, evals=first_id + size)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise StoreError(f"run store {self.path}: the stats of batch {batch} do not read ({exc}); {_EDITED}"
+                             ) from None
+
+    def last_batch_stats(self) -> BatchStats | None:
+        """A search run's statistics after its last committed batch (None before the first)."""
+        row = self._db.execute("SELECT batch, first_id, size, stats FROM batches ORDER BY batch DESC LIMIT 1"
+                               ).fetchone()
+        return self._batch_stats(*row) if row else None
+
+    def stats_by_batch(self) -> Iterator[tuple[int, BatchStats]]:
+        """Every committed batch of a search run with its statistics, in order."""
+        for row in self._db.execute("SELECT batch, first_id, size, stats FROM batches ORDER BY batch"):
+            yield row[0], self._batch_stats(*row)
+
+    def outcomes_by_batch(self) -> dict[int, dict[str, int]]:
+        """batch -> outcome -> how many candidates of the batch ended so."""
+        out: dict[int, dict[str, int]] = {}
+        for batch, outcome, n in self._db.execute(
+                "SELECT batch, outcome, COUNT(*) FROM candidates GROUP BY batch, outcome"):
+            out.setdefault(batch, {})[outcome] = n
+        return out
+
+    def outcomes_by_operator(self) -> dict[str, dict[str, int]]:
+        """operator -> outcome -> count, and "entered": how many entered the archive."""
+        out: dict[str, dict[str, int]] = {}
+        for operator, outcome, n, entered in self._db.execute(
+                "SELECT operator, outcome, COUNT(*), SUM(entered) FROM candidates GROUP BY operator, outcome"):
+            row = out.setdefault(operator, {"entered": 0})
+            row[outcome] = n
+            row["entered"] += int(entered or 0)
+        return out
+
+    def current_elites(self) -> list[tuple[int, float, tuple[float, ...]]]:
+        """(id, fitness, descriptors) of each niche's current elite: the last candidate that
+        entered it. Checked: a fitness that is not a finite number is an edited store."""
+        out = []
+        for cid, fitness, descriptors in self._db.execute(
+                f"SELECT id, fitness, descriptors FROM candidates WHERE id IN ({_ELITE_IDS})"):
+            if fitness is None or not descriptors:
+                continue
+            if isinstance(fitness, bool) or not isinstance(fitness, (int, float)) or not math.isfinite(fitness):
+                raise edited_store_error(self.path, f"the fitness of candidate {cid} is {str(fitness)[:40]!r}, "
+                                                    "not a finite number")
+            out.append((cid, float(fitness), self._descriptors(descriptors, cid)))
+        return out
+
+    def top_elites(self, n: int) -> list[CandidateRecord]:
+        """The ``n`` fittest current elites, fittest first (ties: the earlier candidate)."""
+        ids = self._db.execute(f"SELECT id FROM candidates WHERE id IN ({_ELITE_IDS}) "
+                               "ORDER BY fitness DESC, id ASC LIMIT ?", (n,)).fetchall()
+        return [r for r in (self.get(i) for (i,) in ids) if r is not None]
 
     def history(self, points: int = 5) -> list[dict[str, Any]]:
         """The stats after up to ``points`` batches spread over the run (the last included),

@@ -157,6 +157,95 @@ class ArchiveStats:
 
 
 @dataclass(frozen=True)
+class OperatorBatchStats:
+    """One operator of a portfolio in one batch: its children (duplicates apart), how many
+    entered the archive, its duplicates, its share of the batch and the share it gets next."""
+
+    children: int = 0
+    entered: int = 0
+    duplicates: int = 0
+    share: float = 0.0
+    next_share: float = 0.0
+
+
+@dataclass(frozen=True)
+class IslandBatchStats:
+    filled: int
+    qd_score: float
+
+
+@dataclass(frozen=True)
+class BatchStats:
+    """A search run's statistics after one committed batch: what the engine stores with the
+    batch, ``elm status`` and ``elm report`` show, and ``elm_batch_committed`` hooks receive.
+
+    ``evals`` counts evaluations so far (duplicates cost none); ``filled`` of ``niches``
+    (``niches`` is None in stores written before it was recorded); ``qd_score`` and
+    ``max_fitness`` are the archive's after the batch; ``duplicates`` are this batch's
+    proposals that repeated an evaluated program. ``operators`` is set in portfolio runs,
+    ``islands`` (and ``migrated`` on migration batches) in island runs."""
+
+    evals: int
+    filled: int | None = None
+    niches: int | None = None
+    qd_score: float | None = None
+    max_fitness: float | None = None
+    duplicates: int = 0
+    operators: dict[str, OperatorBatchStats] = field(default_factory=dict)
+    islands: tuple[IslandBatchStats, ...] = ()
+    migrated: int | None = None
+
+    @property
+    def coverage(self) -> float | None:
+        return self.filled / self.niches if self.niches and self.filled is not None else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form: plain JSON, the optional parts only where they are set."""
+        out: dict[str, Any] = {"evals": self.evals, "filled": self.filled, "niches": self.niches,
+                               "qd_score": self.qd_score, "max_fitness": self.max_fitness,
+                               "duplicates": self.duplicates}
+        if self.operators:
+            out["operators"] = {label: dict(vars(o)) for label, o in self.operators.items()}
+        if self.islands:
+            out["islands"] = [dict(vars(i)) for i in self.islands]
+        if self.migrated is not None:
+            out["migrated"] = self.migrated
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], evals: int) -> "BatchStats":
+        """Read a stored batch's stats; ``evals`` stands in where the store predates the key
+        (candidates committed by the end of the batch). Raises ValueError on a wrong shape."""
+
+        def number(key: str, kind: type) -> Any:
+            value = data.get(key)
+            if value is None:
+                return None
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{key} is {str(value)[:40]!r}, not a number")
+            return kind(value)
+
+        def mapping(value: Any, what: str) -> dict[str, Any]:
+            if not isinstance(value, dict):
+                raise ValueError(f"{what} is not a mapping")
+            return value
+
+        operators = {str(label): OperatorBatchStats(**{k: v for k, v in mapping(o, f"operator {label}").items()
+                                                       if k in OperatorBatchStats.__dataclass_fields__})
+                     for label, o in mapping(data.get("operators") or {}, "operators").items()}
+        islands = data.get("islands") or []
+        if not isinstance(islands, list):
+            raise ValueError("islands is not a list")
+        return cls(evals=number("evals", int) if data.get("evals") is not None else int(evals),
+                   filled=number("filled", int), niches=number("niches", int), qd_score=number("qd_score", float),
+                   max_fitness=number("max_fitness", float), duplicates=number("duplicates", int) or 0,
+                   operators=operators,
+                   islands=tuple(IslandBatchStats(filled=int(mapping(i, "an island")["filled"]),
+                                                  qd_score=float(i["qd_score"])) for i in islands),
+                   migrated=number("migrated", int))
+
+
+@dataclass(frozen=True)
 class SandboxSpec:
     """How a domain's programs run inside the sandbox.
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,36 +65,19 @@ def read_run(run_dir: Path, top: int = 5) -> RunData:
             raise ReportError(f"{run_dir} is a learning run (`elm learn`); report shows runs of `elm run` and "
                               "`elm sample`: see it with `elm status` and `elm evaluate-learner`")
         run = RunData(Path(run_dir), config)
-        db: sqlite3.Connection = store._db  # read-only; grouped queries the store does not offer one by one
         run.candidates = store.count()
         run.evaluations = store.evaluations()
         run.budget = run.setting("run", "evals")
         ends = {}  # batch -> evaluations by its end (a store made before duplicates were kept: candidates)
-        for batch, first_id, size, stats in db.execute("SELECT batch, first_id, size, stats FROM batches "
-                                                       "ORDER BY batch"):
-            s = store._decode(stats, f"the stats of batch {batch}", dict) if stats else {}
-            ends[batch] = s.get("evals", first_id + size)
-            run.curve.append({"evals": ends[batch], "filled": s.get("filled"), "qd_score": s.get("qd_score"),
-                              "max_fitness": s.get("max_fitness"), "niches": s.get("niches")})
-        by_batch: dict[int, dict[str, int]] = {}
-        for batch, outcome, n in db.execute("SELECT batch, outcome, COUNT(*) FROM candidates GROUP BY batch, outcome"):
-            by_batch.setdefault(batch, {})[outcome] = n
-        run.outcome_by_batch = [(ends.get(b, 0), counts) for b, counts in sorted(by_batch.items())]
+        for batch, stats in store.stats_by_batch():
+            ends[batch] = stats.evals
+            run.curve.append({"evals": stats.evals, "filled": stats.filled, "qd_score": stats.qd_score,
+                              "max_fitness": stats.max_fitness, "niches": stats.niches})
+        run.outcome_by_batch = [(ends.get(b, 0), counts) for b, counts in sorted(store.outcomes_by_batch().items())]
         run.outcomes = store.outcome_counts()
-        for operator, outcome, n, entered in db.execute(
-                "SELECT operator, outcome, COUNT(*), SUM(entered) FROM candidates GROUP BY operator, outcome"):
-            row = run.operators.setdefault(operator, {"entered": 0})
-            row[outcome] = n
-            row["entered"] += int(entered or 0)
-        elites = "SELECT MAX(id) FROM candidates WHERE entered = 1 GROUP BY niche"  # each niche's current elite
-        for cid, fitness, descriptors in db.execute(
-                f"SELECT id, fitness, descriptors FROM candidates WHERE id IN ({elites})"):
-            if fitness is not None and descriptors:
-                _check_fitness(store, cid, fitness)
-                run.elites.append((float(fitness), store._descriptors(descriptors, cid)))
-        ranked = db.execute(f"SELECT id FROM candidates WHERE id IN ({elites}) ORDER BY fitness DESC, id ASC LIMIT ?",
-                            (top,)).fetchall()
-        run.top = [r for r in (store.get(i) for (i,) in ranked) if r is not None]
+        run.operators = store.outcomes_by_operator()
+        run.elites = [(fitness, descriptors) for _, fitness, descriptors in store.current_elites()]
+        run.top = store.top_elites(top)
         best = run.top[0] if run.top else store.best()
         if best is not None:
             chain = [best]

@@ -1,6 +1,7 @@
 """Whole runs: the loop, the store, determinism, resume after SIGKILL, clear failures."""
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -234,7 +235,10 @@ def test_cli_status_is_readable_and_has_json(tmp_path):
     assert "evaluations 1,200 of 1,200 (100.0 %)" in shown.stdout and "seed 0" in shown.stdout
     assert "outcomes: " in shown.stdout and " % (" in shown.stdout
     assert shown.stdout.count("\n") >= 4 and "history:" in shown.stdout
+    filled = re.search(r"niches filled ([\d,]+) of ([\d,]+);", shown.stdout)  # N of the archive's M
+    assert filled, shown.stdout
     data = json.loads(elm("status", str(tmp_path / "r"), "--json").stdout)
+    assert 0 < int(filled[1].replace(",", "")) <= int(filled[2].replace(",", "")) == data["last"]["niches"]
     duplicates = data["outcomes"].get("duplicate", 0)
     assert data["evaluations"] == 1200 and data["duplicates"] == duplicates
     assert data["candidates"] == sum(data["outcomes"].values()) == 1200 + duplicates
@@ -255,7 +259,8 @@ def test_plugins_follow_a_run_batch_by_batch(tmp_path, capsys):
         @hookimpl
         def elm_batch_committed(self, run_dir, batch, stats, records):
             assert run_dir == str(tmp_path / "r")
-            self.seen.append((batch, stats["evals"], len(records)))
+            self.seen.append((batch, stats.evals, len(records)))
+            assert stats.niches == 40 and 0 < stats.filled <= stats.niches  # the toy domain has 40 bins
 
     class Broken:
         @hookimpl
@@ -273,3 +278,18 @@ def test_plugins_follow_a_run_batch_by_batch(tmp_path, capsys):
     assert sum(n for _, _, n in follower.seen) == len(batches)
     err = capsys.readouterr().err
     assert err.count("elm_batch_committed failed (RuntimeError: dashboard down)") == 1
+
+
+def test_batch_stats_read_stores_written_before_niches_were_recorded():
+    """A batch's stats as old stores hold them (no niches, no evals, no duplicates) read, and
+    the stored form of new ones reads back to the same record."""
+    from elmcore.types import BatchStats, IslandBatchStats, OperatorBatchStats
+
+    old = BatchStats.from_json({"filled": 3, "qd_score": 12.5, "max_fitness": -1.0}, evals=64)
+    assert (old.evals, old.filled, old.niches, old.duplicates, old.coverage) == (64, 3, None, 0, None)
+    new = BatchStats(evals=96, filled=5, niches=40, qd_score=20.0, max_fitness=0.0, duplicates=2,
+                     operators={"gp": OperatorBatchStats(children=30, entered=2, share=0.5, next_share=0.4)},
+                     islands=(IslandBatchStats(3, 10.0), IslandBatchStats(2, 10.0)), migrated=1)
+    assert BatchStats.from_json(new.to_json(), evals=0) == new and new.coverage == 5 / 40
+    with pytest.raises(ValueError, match="filled is 'many'"):
+        BatchStats.from_json({"filled": "many"}, evals=1)

@@ -162,6 +162,8 @@ EDITS = {  # what a hand edit did -> (SQL, the commands that read it, what their
                         "not a finite number"),
     "garbage batch stats": ("UPDATE batches SET stats = '['", STATUS, "stats of the last batch is not valid JSON"),
     "garbage stats of a batch": ("UPDATE batches SET stats = '['", REPORT, "is not valid JSON"),
+    "text in the batch stats": ("UPDATE batches SET stats = '{\"evals\": 5, \"filled\": \"many\"}'", STATUS + REPORT,
+                                "stats of batch"),
     "garbage descriptors of an elite": ("UPDATE candidates SET descriptors = 'oops' WHERE entered = 1", REPORT,
                                         "descriptors of candidate"),
 }
