@@ -2,12 +2,13 @@
 
 Layout::
 
-    run:      {evals, batch_size, workers, seed}
+    run:      {evals, batch_size, workers, seed, ...}   the engine's keys (RunSection)
     domain:   {name: parity, ...the domain plugin's own keys}
-    mutator:  {name: gp, ...}
+    mutator:  {name: gp, ...}            (a portfolio: name: gp,diff:tag)
     qd:       {name: map-elites, ...}
 
-``run`` is validated here; each component section is validated by the ``Config`` model of
+``run`` is validated here by ``RunSection``, whose fields (each with its description) are
+the list of its keys; each component section is validated by the ``Config`` model of
 the plugin its ``name`` selects. Every error is one line naming the key and what is accepted.
 The result is typed (``RunConfig``, ``LearnConfig``): validated once, then handed to the
 engine and its workers as it is; ``as_dict()`` is the plain form a run stores.
@@ -29,7 +30,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from elmcore.plugins import PluginManager, UnknownComponent
 
 SECTIONS = ("run", "domain", "mutator", "qd")
-COMPONENT_KINDS = {"domain": "domain", "mutator": "mutator", "qd": "qd"}
 
 
 class ConfigError(ValueError):
@@ -196,13 +196,14 @@ class ComponentConfig:
         return {"name": self.name, **self.values()}
 
     def build(self, *args: Any, **kwargs: Any) -> Any:
-        """An instance of the component; one that refuses its config (ValueError, TypeError)
-        becomes a one-line ConfigError naming the section."""
+        """An instance of the component; one that refuses its config (a ValueError, as pydantic
+        raises) becomes a one-line ConfigError naming the section. Any other exception is a bug
+        of the component and is left as it is."""
         try:
             return self.cls(self.options, *args, **kwargs)
         except ConfigError:
             raise
-        except (ValueError, TypeError) as exc:
+        except ValueError as exc:
             raise ConfigError(f"{self.section} {self.name!r}: {exc}") from exc
 
 

@@ -173,10 +173,6 @@ class Operators:
                 child.operator = label
         return made
 
-    def prepare(self) -> None:
-        for _, mutator in self.mutators:
-            mutator.prepare()
-
     def close(self) -> None:
         for _, mutator in self.mutators:
             mutator.close()

@@ -16,7 +16,6 @@ from typing import Any
 
 MANIFEST = "elm_dataset.json"
 FORMAT_VERSION = 1
-SPLITS = ("train", "test")
 
 
 class DatasetError(ValueError):
