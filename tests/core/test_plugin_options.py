@@ -77,13 +77,16 @@ def option_manager() -> PluginManager:
 @pytest.fixture()
 def cli_app(monkeypatch):
     """`elm` with only the option plugin and MAP-Elites loaded."""
-    from elmcore import cli
+    from elmcore.cli import options as cli  # where plugin options and commands are installed
 
     pm = option_manager()
     app = typer.Typer()
     app.command(name="status")(lambda: None)
     monkeypatch.setattr(cli, "app", app)
+    from elmcore.cli import runs
+
     monkeypatch.setattr(cli, "get_plugin_manager", lambda: pm)
+    monkeypatch.setattr(runs, "get_plugin_manager", lambda: pm)  # the commands' own lookup
     monkeypatch.setattr(cli, "_PLUGIN_OPTIONS", {"run": [], "learn": []})
     cli._add_plugin_commands()
     return app, pm

@@ -103,7 +103,7 @@ def meta_greet(name: str = "world") -> None:
 
 
 def test_elm_register_commands(monkeypatch):
-    from elmcore import cli
+    from elmcore.cli import options as cli  # where plugin options and commands are installed
 
     pm = assert_registered_once("elm_register_commands", "command", "meta-greet", "meta-greet", meta_greet,
                                 help="say hello")
