@@ -42,7 +42,8 @@ def one_run(out: Path, mutator: str, rule: str, evals: int, seed: int, workers: 
     seconds = time.perf_counter() - started
     db = sqlite3.connect(out / "store.sqlite")
     rows = db.execute("SELECT b.batch, c.operator, COUNT(*) FROM candidates c JOIN batches b ON c.batch = b.batch "
-                      "WHERE c.operator != 'seed' AND c.outcome != 'duplicate' GROUP BY b.batch, c.operator ORDER BY b.batch").fetchall()
+                      "WHERE c.operator != 'seed' AND c.outcome != 'duplicate' "
+                      "GROUP BY b.batch, c.operator ORDER BY b.batch").fetchall()
     db.close()
     last = max((r[0] for r in rows), default=0)
     quarters: list[dict[str, int]] = [{}, {}, {}, {}]

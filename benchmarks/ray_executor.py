@@ -90,7 +90,7 @@ def main() -> None:
                 print(f"  {kind:13s} run {repeat}: {rates[kind][-1]:6.1f} evals/s ({same})", flush=True)
     print()
     for kind, values in rates.items():
-        ratios = [r / l for r, l in zip(values, rates["local"])]
+        ratios = [r / base for r, base in zip(values, rates["local"])]
         print(f"{kind:13s} median {statistics.median(values):6.1f} evals/s; "
               f"x local, pair by pair: {statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f})")
 

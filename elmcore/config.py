@@ -22,11 +22,12 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from elmcore.interfaces import PluginConfig
 from elmcore.plugins import PluginManager, UnknownComponent
 
 SECTIONS = ("run", "domain", "mutator", "qd")
@@ -154,7 +155,10 @@ def _unknown_key_message(where: str, key: str, accepted: list[str]) -> str:
     return f"config key '{where}.{key}' is not accepted.{hint} Accepted keys: {', '.join(accepted) or 'none'}"
 
 
-def _validate(model: type[BaseModel], values: dict[str, Any], where: str) -> BaseModel:
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _validate(model: type[_Model], values: dict[str, Any], where: str) -> _Model:
     accepted = list(model.model_fields)
     for key in values:
         if key not in model.model_fields:
@@ -174,7 +178,7 @@ def _validate(model: type[BaseModel], values: dict[str, Any], where: str) -> Bas
 
 def _type_name(annotation: Any) -> str:
     """``int`` rather than ``<class 'int'>``; ``str | None`` stays as written."""
-    return getattr(annotation, "__name__", None) if isinstance(annotation, type) else str(annotation).replace("typing.", "")
+    return annotation.__name__ if isinstance(annotation, type) else str(annotation).replace("typing.", "")
 
 
 @dataclass(frozen=True)
@@ -184,8 +188,8 @@ class ComponentConfig:
 
     section: str
     name: str
-    cls: type
-    options: BaseModel
+    cls: type[Any]
+    options: PluginConfig
     label: str = ""  # in a portfolio, the operator's label (NAME or NAME:TAG); else the name
 
     def values(self) -> dict[str, Any]:
@@ -310,7 +314,7 @@ def _mutators(pm: PluginManager, raw: Any) -> tuple[ComponentConfig, ...]:
     return tuple(found)
 
 
-def resolve(data: dict[str, Any], pm: PluginManager) -> RunConfig:
+def resolve(data: RunConfig | dict[str, Any], pm: PluginManager) -> RunConfig:
     """Validate a raw config dict (or a stored one) and fill in every default."""
     if isinstance(data, RunConfig):
         return data
@@ -357,7 +361,7 @@ class LearnConfig:
         return replace(self, learn=_validate(LearnSection, {**self.learn.model_dump(), **changes}, "learn"))
 
 
-def resolve_learning(data: dict[str, Any], pm: PluginManager) -> LearnConfig:
+def resolve_learning(data: LearnConfig | dict[str, Any], pm: PluginManager) -> LearnConfig:
     """Validate the config of a learning run (sections learn, domain, learner)."""
     if isinstance(data, LearnConfig):
         return data

@@ -27,7 +27,7 @@ from elmcore.plugins import PluginManager
 from elmcore.islands import Islands
 from elmcore.portfolio import Bandit, Operators, PortfolioError
 from elmcore.store import CandidateRecord, RunStore, StoreError
-from elmcore.types import ArchiveStats, BatchStats, Child, Evaluation, OperatorBatchStats, Outcome
+from elmcore.types import ArchiveStats, BatchStats, Child, Evaluation, IslandBatchStats, OperatorBatchStats, Outcome
 from elmcore.workers import Job, WorkerPool
 
 CONFIG_FILE = "config.yaml"
@@ -164,7 +164,7 @@ class Engine:
         self._bandit_before_last: Bandit | None = None  # the portfolio's record before the last batch
         self.counts: dict[str, int] = store.outcome_counts()
         self.operator_counts = {op: c for op, c in store.operator_counts().items() if op != "seed"}
-        self._before_last: QDAlgorithm | None = None  # the archive before the last committed batch
+        self._before_last: QDAlgorithm | Islands | None = None  # the archive before the last committed batch
         self.seen: dict[str, int] = {}  # hash of each normalised program proposed -> its first candidate
         self.stalled = store.trailing_stalled_batches()  # batches in a row with nothing but duplicates
         self._rebuild_archive()
@@ -301,6 +301,7 @@ class Engine:
                 evaluate_seconds = time.perf_counter() - submitted
                 current = following
                 stats = self.qd.stats()
+                islands: tuple[IslandBatchStats, ...]
                 operators, islands, migrated = {}, (), None
                 if self.operators.portfolio:
                     spent = [r for r in records if r.outcome != Outcome.DUPLICATE.value]  # duplicates cost nothing
@@ -448,10 +449,13 @@ class Engine:
                     continue
                 valid.append(i)
         if valid:
+            # the records of valid children have a fitness and descriptors (checked above)
             results = self.qd.insert([records[i].id for i in valid], [children[i].program or "" for i in valid],
-                                     [records[i].fitness for i in valid], [records[i].descriptors for i in valid])
+                                     [records[i].fitness for i in valid],  # type: ignore[misc]
+                                     [records[i].descriptors for i in valid])  # type: ignore[misc]
             for i, result in zip(valid, results):
-                records[i].niche, records[i].status, records[i].entered = result.niche, result.status.value, result.added
+                records[i].niche, records[i].status, records[i].entered = (result.niche, result.status.value,
+                                                                           result.added)
         return records
 
     def close(self) -> None:

@@ -14,7 +14,6 @@ rebuilds the same islands from its store.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 

@@ -68,7 +68,9 @@ def condition_stats(conditions: Sequence[str], evaluations: Sequence[Evaluation]
     out: dict[str, Any] = {}
     for condition in sorted(set(conditions)):
         picked = [i for i, c in enumerate(conditions) if c == condition]
-        valid = [evaluations[i].fitness for i in picked if evaluations[i].outcome is Outcome.VALID]
+        # a VALID evaluation has a fitness (Evaluation.valid), which the checker cannot know
+        valid: list[float] = [evaluations[i].fitness  # type: ignore[misc]
+                              for i in picked if evaluations[i].outcome is Outcome.VALID]
         out[condition] = {"samples": len(picked), "reward_mean": float(np.mean([rewards[i] for i in picked])),
                           "reward_max": float(max(rewards[i] for i in picked)),
                           "valid_pct": 100.0 * len(valid) / len(picked),

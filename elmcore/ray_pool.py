@@ -24,10 +24,13 @@ import os
 import threading
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from elmcore.types import Evaluation
 from elmcore.workers import ChunkQueue, WorkerCrashed
+
+if TYPE_CHECKING:
+    from elmcore.interfaces import Mutator
 
 RAY_MISSING = ("--executor ray needs Ray, which is not installed: pip install -e \".[ray]\" "
                "(or pip install 'ray>=2.9')")
@@ -263,7 +266,8 @@ class _Generator:
 class RemoteMutator:
     """A mutator that runs in a Ray actor; the engine uses it as the mutator itself."""
 
-    def __init__(self, mutator_cls: type, options: Any, context: Any, place: str, address: str | None = None) -> None:
+    def __init__(self, mutator_cls: type[Mutator], options: Any, context: Any, place: str,
+                 address: str | None = None) -> None:
         self.ray = connect(address)
         resources = {"num_gpus": 1} if place == "gpu" else {"num_cpus": 1}
         self.name = mutator_cls.name

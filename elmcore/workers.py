@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from elmcore.interfaces import Domain
+from elmcore.interfaces import Domain, PluginConfig
 from elmcore.sandbox import (SINGLE_THREADED, Confinement, confinement, isolate_worker, prepare,
                              run_in_sandbox, start_forker)
 from elmcore.sandbox.privileges import die_with_parent, hide_from_same_user
@@ -101,7 +101,7 @@ def _worker_environment() -> Iterator[None]:
             os.environ.pop(key, None)
 
 
-def _worker_main(conn: Connection, domain_cls: type[Domain], domain_config: BaseModel | dict[str, Any]) -> None:
+def _worker_main(conn: Connection, domain_cls: type[Domain], domain_config: PluginConfig | dict[str, Any]) -> None:
     die_with_parent()  # killed when the engine dies (e.g. SIGKILL), so no worker is left behind
     isolate_worker()  # first: before anything starts a thread
     hide_from_same_user()
@@ -139,7 +139,7 @@ class WorkerCrashed(RuntimeError):
 
 
 class _Worker:
-    def __init__(self, ctx: Any, domain_cls: type[Domain], domain_config: BaseModel | dict[str, Any]) -> None:
+    def __init__(self, ctx: Any, domain_cls: type[Domain], domain_config: PluginConfig | dict[str, Any]) -> None:
         self.domain_name = getattr(domain_cls, "name", domain_cls.__name__)
         self.conn, child_conn = ctx.Pipe()
         self.process = ctx.Process(target=_worker_main, args=(child_conn, domain_cls, domain_config),
@@ -222,6 +222,7 @@ class ChunkQueue:
     (wake the dispatcher) and call ``_start_jobs`` once they can take jobs."""
 
     closed_message = "the pool was closed before these programs were evaluated"
+    _dispatcher: threading.Thread  # started by the subclass
 
     def _start_jobs(self) -> None:
         self._queue: deque[tuple[Job, list[int], int]] = deque()
@@ -307,7 +308,7 @@ class WorkerPool(ChunkQueue):
 
     closed_message = "the worker pool was closed before these programs were evaluated"
 
-    def __init__(self, domain_cls: type[Domain], domain_config: BaseModel | dict[str, Any], workers: int = 1,
+    def __init__(self, domain_cls: type[Domain], domain_config: PluginConfig | dict[str, Any], workers: int = 1,
                  max_tasks: int = 500, max_rss_growth_mb: float = 256.0) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")

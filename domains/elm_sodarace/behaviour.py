@@ -14,9 +14,11 @@ from elm_sodarace.physics_params import PhysicsParams
 from elm_sodarace.walker import Walker
 
 BINS = 12
-HEIGHT = Dimension("height", 0.0, 36.0, BINS, "initial height of the walker (program units): top joint minus bottom joint",
+HEIGHT = Dimension("height", 0.0, 36.0, BINS,
+                   "initial height of the walker (program units): top joint minus bottom joint",
                    more="taller", less="shorter")
-WIDTH = Dimension("width", 0.0, 36.0, BINS, "initial width of the walker (program units): rightmost minus leftmost joint",
+WIDTH = Dimension("width", 0.0, 36.0, BINS,
+                  "initial width of the walker (program units): rightmost minus leftmost joint",
                   more="wider", less="narrower")
 MASS = Dimension("mass", 0.0, 120.0, BINS, "total mass: 1 per joint plus 0.1 per program unit of spring",
                  more="heavier", less="lighter")

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from elmcore.learning import is_learning_config
 from elmcore.sandbox import run_in_sandbox
 from elm_sodarace.domain import SodaraceDomain
 from elm_sodarace.physics_params import PhysicsParams
@@ -95,7 +96,7 @@ def _from_run(run_dir: Path, best: bool, niche: str | None,
             raise RenderError(f"{run_dir} is a run of domain {domain.get('name')!r}; render draws sodarace runs")
         if niche is not None and best:
             raise RenderError("give either --best or --niche, not both")
-        learned = isinstance(config.get("learn"), dict)
+        learned = is_learning_config(config)
         if niche is None and learned and terrain is not None:
             chosen = store.best_with_condition(terrain)
             what = f"best walker written for {terrain}"
@@ -136,7 +137,8 @@ def _terrain_and_physics(domain_config: dict[str, Any], terrain: str | None,
 def render_command(
     source: Annotated[Path, typer.Argument(help="a walker program (.py), a run directory or a seed name "
                                                 "(square, radial, ...)")],
-    out: Annotated[Path, typer.Option(help="output file: .gif (animation) or .png (strip of frames)")] = Path("walker.gif"),
+    out: Annotated[Path, typer.Option(help="output file: .gif (animation) "
+                                           "or .png (strip of frames)")] = Path("walker.gif"),
     terrain: Annotated[Optional[str], typer.Option(help="terrain (default: flat, or the run's terrain); in a "
                                                          "learning run, --best picks the best written for it")] = None,
     best: Annotated[bool, typer.Option("--best", help="from a run: its fittest walker (the default)")] = False,

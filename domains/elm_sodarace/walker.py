@@ -144,7 +144,8 @@ def _check_geometry(points: np.ndarray, pairs: np.ndarray, rest: np.ndarray, lim
     for axis, name in ((0, "width"), (1, "height")):
         extent = float(np.ptp(points[:, axis]))
         if extent > limits.max_extent:
-            raise InvalidWalker(f"walker {name} is {extent:.4g}; at most {limits.max_extent:g} allowed (limit max_extent)")
+            raise InvalidWalker(f"walker {name} is {extent:.4g}; "
+                                f"at most {limits.max_extent:g} allowed (limit max_extent)")
     short = np.flatnonzero(rest < limits.min_joint_distance)
     if short.size:
         k = int(short[0])

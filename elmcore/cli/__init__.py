@@ -23,7 +23,7 @@ _install_builtin("learn", learn, [])
 
 
 # typer's command-line errors (its own copy of click's), found without importing a private module
-_ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_ClickException: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
 def _run_only_flags() -> set[str]:

@@ -3,9 +3,10 @@ failing with a message, and formatting helpers."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import BaseModel
 
 from elmcore.config import ConfigError
 from elmcore.engine import RunError
@@ -21,7 +22,7 @@ app = typer.Typer(name="elm", help="Evolution through Large Models: evolve Pytho
 USER_ERRORS = (ConfigError, PluginError, RunError, StoreError, WorkerCrashed, TooManyWorkers, RayUnavailable)
 
 
-def _default(section: type, key: str) -> str:
+def _default(section: type[BaseModel], key: str) -> str:
     """' (default: V)' for a help text, from the config model that holds the default."""
     value = section.model_fields[key].default
     return f" (default: {value:,})" if isinstance(value, int) else f" (default: {value})"
@@ -32,7 +33,7 @@ def _version(value: bool) -> None:
         from importlib.metadata import PackageNotFoundError, version
 
         try:
-            typer.echo(f"elm {version('elm')}")
+            typer.echo(f"elm {version('elm-evolution')}")
         except PackageNotFoundError:
             typer.echo("elm (not installed: run it from an installed copy to see its version)")
         raise typer.Exit()
@@ -45,7 +46,7 @@ def _main(version: Annotated[bool, typer.Option("--version", callback=_version, 
     quality-diversity search."""
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(f"elm: error: {message}", err=True)
     raise typer.Exit(2)
 

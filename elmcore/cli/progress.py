@@ -37,7 +37,8 @@ class _ProgressPrinter:
                 f"ran {p.ran_pct:.0f}% | valid {p.valid_pct:.0f}% | dup {p.duplicate_pct:.0f}%")
         if p.operators:  # a portfolio: each operator's share of the children and % of its children that entered
             total = sum(c["children"] for c in p.operators.values()) or 1
-            line += " | " + " ".join(f"{op} {100 * c['children'] / total:.0f}% ({100 * c['entered'] / max(1, c['children']):.1f}% in)"
+            line += " | " + " ".join(f"{op} {100 * c['children'] / total:.0f}% "
+                                     f"({100 * c['entered'] / max(1, c['children']):.1f}% in)"
                                      for op, c in p.operators.items())
         return line
 

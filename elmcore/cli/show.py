@@ -101,7 +101,8 @@ def status(run_dir: Annotated[Path, typer.Argument(help="run directory")],
 
 @app.command()
 def plugins(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-            verbose: Annotated[bool, typer.Option("--verbose", "-v", help="descriptions and import tracebacks")] = False,
+            verbose: Annotated[bool, typer.Option("--verbose", "-v",
+                                                  help="descriptions and import tracebacks")] = False,
             ) -> None:
     """List installed plugins, what each registers, and any that failed to load."""
     pm = get_plugin_manager()

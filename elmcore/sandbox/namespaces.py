@@ -77,7 +77,9 @@ class _MountAttr(ctypes.Structure):
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    enc = (lambda s: s.encode() if s is not None else None)
+    def enc(s: str | None) -> bytes | None:
+        return s.encode() if s is not None else None
+
     check(libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
 
 
@@ -147,7 +149,7 @@ def _paths_in_use() -> set[str]:
     for module in list(sys.modules.values()):
         try:  # some modules answer attribute lookups with objects of their own (torch._classes)
             locations = [getattr(module, "__file__", None)]
-            search = getattr(module, "__path__", None)
+            search: Any = getattr(module, "__path__", None)
             if isinstance(search, (list, tuple)) or type(search).__name__ == "_NamespacePath":
                 locations.extend(search)
         except Exception:
@@ -239,7 +241,7 @@ def empty_directory(path: str, keep: str | None = None) -> None:
         os.close(top)
 
 
-def _open_and_empty(top: int, name: str, pending: list[str | None]) -> bool:
+def _open_and_empty(top: int, name: str, pending: list[str]) -> bool:
     """Unlink the files of directory ``name`` (in ``top``) and move its subdirectories up into
     ``top``, adding them to ``pending``."""
     try:

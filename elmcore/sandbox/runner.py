@@ -86,7 +86,8 @@ class Confinement:
         if self.sandbox_uid is None and not (self.seccomp or self.landlock_abi >= 6):
             found.append("signal processes of the same user, the engine included")
         if not (self.seccomp or (self.isolation and self.isolation.pid)):
-            found.append("outlive the engine by clearing their parent-death signal (no seccomp filter, no PID namespace)")
+            found.append("outlive the engine by clearing their parent-death signal "
+                         "(no seccomp filter, no PID namespace)")
         if self.sandbox_uid is None and not self.seccomp:
             found.append("change the limits, priority and CPUs of the engine and use its terminal (no seccomp filter)")
         return found

@@ -92,8 +92,8 @@ def _unknown_operator(option: str, text: str, name: str, operators: tuple[str, .
     choices = [*operators, *([extra] if extra else [])]
     close = difflib.get_close_matches(name, choices, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    return CompareError(f"{option} {text!r}: {name!r} is not a compared operator{' or ' + repr(extra) if extra else ''}."
-                        f"{hint} Compared: {', '.join(operators)}")
+    return CompareError(f"{option} {text!r}: {name!r} is not a compared operator"
+                        f"{' or ' + repr(extra) if extra else ''}.{hint} Compared: {', '.join(operators)}")
 
 
 def parse_per_operator(option: str, values: list[str], operators: tuple[str, ...], default: int) -> dict[str, int]:

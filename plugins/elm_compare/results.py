@@ -29,7 +29,8 @@ def row(count: TrialCount, domain: str) -> dict[str, Any]:
     low, high = count.interval()
     return {"operator": count.operator, "bugs": count.bugs, "successes": count.successes, "trials": count.trials,
             "success_pct": 100 * count.rate, "ci95_low_pct": 100 * low, "ci95_high_pct": 100 * high,
-            "lenient_successes": count.lenient_successes, "distinct_programs": count.distinct_programs, "evaluated_programs": count.evaluated_programs,
+            "lenient_successes": count.lenient_successes, "distinct_programs": count.distinct_programs,
+            "evaluated_programs": count.evaluated_programs,
             "outcomes": dict(sorted(count.outcomes.items())), "seconds": round(count.seconds, 3),
             "paper_pct": paper_success_pct(domain, count.operator, count.bugs)}
 

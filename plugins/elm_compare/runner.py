@@ -53,7 +53,8 @@ class Comparison:
         self.started = time.perf_counter()
         self.meta: dict[str, Any] = {
             "domain": plan.domain, "bugs": list(plan.bugs), "seed": plan.seed, "workers": plan.workers,
-            "operators": [{"name": o.name, "mutator": o.mutator, "config": o.options, "trials": o.trials, "batch_size": o.batch_size}
+            "operators": [{"name": o.name, "mutator": o.mutator, "config": o.options, "trials": o.trials,
+                           "batch_size": o.batch_size}
                           for o in plan.operators],
             "settings": plan.settings, "command": " ".join(["elm", *sys.argv[1:]]),
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),

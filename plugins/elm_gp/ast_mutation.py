@@ -195,7 +195,8 @@ def _bodies(node: ast.AST) -> Iterator[list[ast.stmt]]:
 
 
 def _docstring_nodes(tree: ast.Module) -> set[int]:
-    owners = [tree, *(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))]
+    owners = [tree, *(n for n in ast.walk(tree)
+                      if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))]
     return {id(owner.body[0]) for owner in owners if ast.get_docstring(owner, clean=False) is not None}
 
 

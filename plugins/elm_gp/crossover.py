@@ -69,7 +69,8 @@ def cross(first: str, second: str, rng: np.random.Generator, function_name: str 
     except (RecursionError, ValueError, SyntaxError, AttributeError, TypeError) as exc:
         raise ValueError(f"the child cannot be written back: {type(exc).__name__}: {exc}") from None
     where = f"{name}()" if name else "the module"
-    return child, f"crossover of {where}: statements 1-{cut - fixed} of the first parent, then the second's from {cut - fixed + 1}"
+    return child, (f"crossover of {where}: statements 1-{cut - fixed} of the first parent, "
+                   f"then the second's from {cut - fixed + 1}")
 
 
 class CrossoverMutator(Mutator):

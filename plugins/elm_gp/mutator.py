@@ -25,7 +25,8 @@ class GPConfig(PointMutationConfig):
                                              "running; null applies rate as it is")
     kinds: list[str] = Field(list(EDIT_KINDS), description=f"edit kinds to use, from {', '.join(EDIT_KINDS)}")
     int_step: int = Field(2, description="an integer constant moves by 1..int_step, up or down")
-    float_sigma: float = Field(0.5, description="a float constant gets Gaussian noise of sd float_sigma * max(1, |value|)")
+    float_sigma: float = Field(0.5,
+                               description="a float constant gets Gaussian noise of sd float_sigma * max(1, |value|)")
     builtin_rate: float = Field(0.05, description="probability that a replaced name becomes a builtin (abs, len, ...)")
 
     @field_validator("builtin_rate")

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import ast
 from elmcore.parsing import parse as parse_source
 from collections.abc import Sequence
 

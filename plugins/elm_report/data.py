@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from elmcore.learning import is_learning_config
 from elmcore.store import CandidateRecord, RunStore, StoreError, edited_store_error
 
 OUTCOMES = ("no_edit", "edit_failed", "duplicate", "not_runnable", "invalid", "valid")
@@ -61,7 +62,7 @@ def read_run(run_dir: Path, top: int = 5) -> RunData:
         raise ReportError(str(exc)) from None
     try:
         config = store.get_meta("config", kind=dict) or {}
-        if isinstance(config.get("learn"), dict):
+        if is_learning_config(config):
             raise ReportError(f"{run_dir} is a learning run (`elm learn`); report shows runs of `elm run` and "
                               "`elm sample`: see it with `elm status` and `elm evaluate-learner`")
         run = RunData(Path(run_dir), config)

@@ -7,9 +7,10 @@ diff models were trained), unless ``loss="all"``: a model trained from scratch h
 read code, and learning the programs of the prompts too gives it more to learn from per
 step. A tokenizer trained from scratch cuts text at lines by default (``pieces="lines"``),
 so most lines of a program are one or a few tokens: sequences are about five times
-shorter than with word pieces, and copying a line means copying a few tokens. Batches hold up to ``batch_tokens`` tokens of examples of
-similar length; their order is a function of the seed and the epoch, so a run resumed
-from a checkpoint continues exactly where it stopped.
+shorter than with word pieces, and copying a line means copying a few tokens. Batches
+hold up to ``batch_tokens`` tokens of examples of similar length; their order is a
+function of the seed and the epoch, so a run resumed from a checkpoint continues
+exactly where it stopped.
 
 The output directory ends up a ``save_pretrained`` model directory (loadable with
 ``--model PATH``) plus ``training.json``, the recipe and the figures. While training it

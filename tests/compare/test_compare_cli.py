@@ -104,6 +104,7 @@ def test_a_third_party_mutator_can_be_compared(tmp_path: Path) -> None:
 
 def test_an_operator_that_cannot_load_fails_before_any_trial(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["compare", "--mutators", "gp,diff", "--bugs", "1",
-                                      "--set", f"diff.model={tmp_path / 'no-such-model'}", "--out", str(tmp_path / "x")])
+                                      "--set", f"diff.model={tmp_path / 'no-such-model'}",
+                                      "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "operator 'diff'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()

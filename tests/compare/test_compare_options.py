@@ -45,7 +45,8 @@ def test_settings_go_to_their_operator_or_the_domain() -> None:
     domain, per_operator = split_settings(["gp-tree.rate=0.2", "domain.x=1", "gp.kinds=[name]",
                                            "gp-tree.constants=[0, 1.5]"], OPERATORS)
     assert domain == ["domain.x=1"]
-    assert per_operator == {"gp": ["mutator.kinds=[name]"], "gp-tree": ["mutator.rate=0.2", "mutator.constants=[0, 1.5]"]}
+    assert per_operator == {"gp": ["mutator.kinds=[name]"],
+                            "gp-tree": ["mutator.rate=0.2", "mutator.constants=[0, 1.5]"]}
 
 
 @pytest.mark.parametrize("text,message", [

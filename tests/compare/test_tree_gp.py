@@ -151,8 +151,8 @@ def test_the_only_function_is_used_when_the_name_differs() -> None:
 def test_registered_and_configured_through_the_run_config() -> None:
     pm = get_plugin_manager()
     assert pm.get("mutator", "gp-tree") is TreeGPMutator
-    resolved = build_config(pm, shortcuts={"mutator.name": "gp-tree"}, overrides=["mutator.rate=0.25",
-                                                                                   "mutator.constants=[1, 2.5]"]).as_dict()
+    resolved = build_config(pm, shortcuts={"mutator.name": "gp-tree"},
+                            overrides=["mutator.rate=0.25", "mutator.constants=[1, 2.5]"]).as_dict()
     assert resolved["mutator"] == {"name": "gp-tree", "rate": 0.25, "constants": [1, 2.5], "max_program_chars": 100000}
 
 

@@ -201,7 +201,7 @@ def test_cli_version_and_defaults_in_help():
     from importlib.metadata import version
 
     out = elm("--version")
-    assert out.returncode == 0 and out.stdout.strip() == f"elm {version('elm')}"
+    assert out.returncode == 0 and out.stdout.strip() == f"elm {version('elm-evolution')}"
     helped = elm("run", "--help", env={**os.environ, "COLUMNS": "200"})
     assert "(default: 10,000)" in helped.stdout and "(default: map-elites)" in helped.stdout
 

@@ -113,7 +113,7 @@ def test_status_shows_each_operator(pm, tmp_path):
     shown = subprocess.run([sys.executable, "-m", "elmcore.cli", "status", str(tmp_path / "r")],
                            capture_output=True, text=True)
     assert shown.returncode == 0, shown.stderr
-    line = next(l for l in shown.stdout.splitlines() if l.startswith("operators: "))
+    line = next(s for s in shown.stdout.splitlines() if s.startswith("operators: "))
     assert "shift " in line and "shift:far " in line and "% of children" in line and "entered the archive" in line
 
 
@@ -179,7 +179,8 @@ def test_a_new_niche_can_be_credited_above_an_improvement():
     assert weighted.successes == pytest.approx({"explorer": 4.0, "refiner": 1.0})
     shares = weighted.shares()
     # scores (4 + 1) / (10 + 2) and (1 + 1) / (10 + 2): 0.1 + 0.8 * 5 / 7 and 0.1 + 0.8 * 2 / 7
-    assert shares["explorer"] == pytest.approx(0.1 + 0.8 * 5 / 7) and shares["refiner"] == pytest.approx(0.1 + 0.8 * 2 / 7)
+    assert (shares["explorer"] == pytest.approx(0.1 + 0.8 * 5 / 7)
+            and shares["refiner"] == pytest.approx(0.1 + 0.8 * 2 / 7))
     assert weighted.split(64) == {"explorer": 43, "refiner": 21}
     weighted.credit([("explorer", True, "new"), ("refiner", True, "improved"), ("refiner", False, None)])
     assert weighted.successes == pytest.approx({"explorer": 4.0 * DECAY + 1.0, "refiner": 1.0 * DECAY + 0.25})

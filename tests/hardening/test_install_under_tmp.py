@@ -61,7 +61,8 @@ def test_domain_under_tmp_works_in_a_worker(tmp_domain):
 
 
 def test_domain_that_cannot_start_names_the_reason(tmp_domain):
-    with pytest.raises(WorkerCrashed, match="could not set up domain 'tmp-installed': RuntimeError: cannot find my data"):
+    with pytest.raises(WorkerCrashed,
+                       match="could not set up domain 'tmp-installed': RuntimeError: cannot find my data"):
         WorkerPool(tmp_domain, {"broken": True}, workers=1)
 
 

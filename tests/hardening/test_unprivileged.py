@@ -50,7 +50,8 @@ def reachable_script() -> str:
     folder with an empty tmpfs others may enter and bind back, at the same paths, what
     this Python needs from inside it."""
     needed = sorted(_needed_paths())
-    keep = [p for p in needed if _closed_ancestor(p) and not any(p != q and namespaces._is_within(p, q) for q in needed)]
+    keep = [p for p in needed
+            if _closed_ancestor(p) and not any(p != q and namespaces._is_within(p, q) for q in needed)]
     lines = [f"mount -t tmpfs elm-test {STAGING}"]
     for n, path in enumerate(keep):
         make = "mkdir" if os.path.isdir(path) else "touch"

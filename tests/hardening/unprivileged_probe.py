@@ -1,7 +1,10 @@
 """Run by test_unprivileged.py as an ordinary user (not root): plays the engine, runs the
 hostile parity programs through a WorkerPool and prints what became of each as JSON.
 
-    python unprivileged_probe.py '<json: marker, canary_dir, victim, store, home_file, tcp_port, udp_port, abstract, dgram_socket>'
+    python unprivileged_probe.py '<json>'
+
+where <json> is an object with marker, canary_dir, victim, store, home_file, tcp_port,
+udp_port, abstract and dgram_socket.
 """
 
 from __future__ import annotations

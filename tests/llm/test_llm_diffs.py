@@ -35,7 +35,8 @@ def test_clean_diff_fixes_parity():
 
 
 def test_strict_takes_only_old_lines_that_are_in_the_program():
-    exact = "@@ -9,2 +9,2 @@\n-    bit_sum = sum([c1, c2, b3, b4])\n+    bit_sum = sum([b1, b2, b3, b4])\n     return bit_sum % 3\n"
+    exact = ("@@ -9,2 +9,2 @@\n-    bit_sum = sum([c1, c2, b3, b4])\n+    bit_sum = sum([b1, b2, b3, b4])\n"
+             "     return bit_sum % 3\n")
     fixed = PROGRAM.replace("[c1, c2, b3, b4]", "[b1, b2, b3, b4]")
     assert apply_hunks(PROGRAM, parse_hunks(exact), strict=True) == fixed
     trailing = exact.replace("% 3\n", "% 3   \n")  # rule 2: trailing whitespace aside
@@ -146,7 +147,8 @@ def test_diff_inside_a_code_fence():
 
 
 def test_file_headers_and_leading_prose_are_skipped():
-    completion = "Here is the fix:\ndiff --git a/parity.py b/parity.py\n--- a/parity.py\n+++ b/parity.py\n" + FIXING_DIFF
+    completion = ("Here is the fix:\ndiff --git a/parity.py b/parity.py\n"
+                  "--- a/parity.py\n+++ b/parity.py\n" + FIXING_DIFF)
     assert apply(BUGGY_PARITY, completion) == FIXED_PARITY
 
 

@@ -76,7 +76,8 @@ def test_edit_mutator_applies_blocks_or_code(fake_openai, parity_context, reply)
     [child] = served(EditMutator, fake_openai, parity_context).mutate(parents(), np.random.default_rng(0))
     assert child.program == FIXED_PARITY and child.message == "Fix the bugs."
     messages = fake_openai.requests[0][1]["messages"]
-    assert messages[1]["content"].startswith("Fix the bugs.") and fake_openai.requests[0][0].endswith("/chat/completions")
+    assert (messages[1]["content"].startswith("Fix the bugs.")
+            and fake_openai.requests[0][0].endswith("/chat/completions"))
 
 
 def test_edit_uses_the_sampled_commit_message_for_commit_message_domains(fake_openai):

@@ -35,7 +35,7 @@ def installed() -> bool:
 
 
 @pytest.mark.skipif(not installed(), reason=f"{DISTRIBUTION} is not installed; install it with "
-                    "`python -m pip install --no-deps ./examples/elm-plugin-example` (CI does)")
+                    "`python -m pip install ./examples/elm-plugin-example` (CI does)")
 def test_installed_example_is_listed_by_elm_plugins():
     done = subprocess.run(elm_command() + ["plugins", "--json"], capture_output=True, text=True, timeout=120,
                           cwd=ROOT)

@@ -13,7 +13,8 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@pytest.mark.parametrize("script", ["bootstrap/bootstrap.py", "pretrain/pretrain.py", "stage2/stage2.py", "stage3/stage3.py"])
+@pytest.mark.parametrize("script", ["bootstrap/bootstrap.py", "pretrain/pretrain.py",
+                                    "stage2/stage2.py", "stage3/stage3.py"])
 def test_example_pipeline_starts(script, tmp_path) -> None:
     done = subprocess.run([sys.executable, str(EXAMPLES / script), "--help"], capture_output=True, text=True,
                           cwd=tmp_path, timeout=120)

@@ -156,7 +156,8 @@ def test_a_plugin_raising_in_the_hook_is_isolated(hook_name):
     def hook(register):
         raise RuntimeError("cannot start")
 
-    pm = manager(("broken", plugin_object(hook_name, hook)), ("good", registering("elm_register_domains", AnswerDomain)))
+    pm = manager(("broken", plugin_object(hook_name, hook)),
+                 ("good", registering("elm_register_domains", AnswerDomain)))
     infos = {p.name: p for p in pm.plugins()}
     assert infos["broken"].errors == [f"{hook_name} failed: RuntimeError: cannot start"]
     assert pm.names("domain") == ["meta-answer"]

@@ -128,7 +128,8 @@ def test_clipped_amplitudes_are_counted_whoever_clips_them():
     square = evaluate(read_seed("sodarace", "square"))
     assert square.outcome is Outcome.VALID and square.extras["clipped_amplitudes"] == 2
     plain = ("def make_walker():\n    return {'joints': [(0, 0), (4, 3), (8, 0)], 'muscles': [[0, 1, {'type': "
-             "'muscle', 'amplitude': 100.0, 'phase': 0.0}], [1, 2, {'type': 'distance'}], [0, 2, {'type': 'distance'}]]}\n")
+             "'muscle', 'amplitude': 100.0, 'phase': 0.0}], [1, 2, {'type': 'distance'}], "
+             "[0, 2, {'type': 'distance'}]]}\n")
     assert evaluate(plain).extras["clipped_amplitudes"] == 1
     lying = plain.replace("return {", "return {'clipped': -3, ")
     assert evaluate(lying).outcome is Outcome.INVALID

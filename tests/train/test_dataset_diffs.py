@@ -179,7 +179,8 @@ def test_entered_export_caps_how_often_one_change_appears(tmp_path: Path) -> Non
     uncapped, _, _ = export(tmp_path, [tmp_path / "run"], "--filter", "entered", "--holdout", "0")
     assert [r["candidate_id"] for r in uncapped] == [1, 2, 3, 4, 5]
     done = elm("dataset", "diffs", "run", "--out", "capped", "--max-repeats", "1", cwd=tmp_path)
-    assert done.returncode == 0 and "3 distinct changes" in done.stdout and "2 over --max-repeats 1 dropped" in done.stdout
+    assert (done.returncode == 0 and "3 distinct changes" in done.stdout
+            and "2 over --max-repeats 1 dropped" in done.stdout)
     line = error_line(elm("dataset", "diffs", "run", "--out", "bad", "--max-repeats", "0", cwd=tmp_path))
     assert "--max-repeats 0: must be at least 1" in line and not (tmp_path / "bad").exists()
 

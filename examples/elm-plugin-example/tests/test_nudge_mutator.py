@@ -48,7 +48,8 @@ def test_literal_edits_change_only_numbers_and_keep_their_type():
         ast.parse(child)
         numbers = [ast.literal_eval(text) for kind, text in tokens(child) if kind == tokenize.NUMBER]
         assert [type(n) for n in numbers] == [float, float, int]
-        assert [t for t in tokens(child) if t[0] == tokenize.NAME] == [t for t in tokens(PROGRAM) if t[0] == tokenize.NAME]
+        assert ([t for t in tokens(child) if t[0] == tokenize.NAME]
+                == [t for t in tokens(PROGRAM) if t[0] == tokenize.NAME])
 
 
 def test_negative_results_are_parenthesised_so_the_child_parses():

@@ -27,8 +27,10 @@ class CurveConfig(PluginConfig):
 
     target: Literal["wave", "cubic", "bump"] = Field("wave", description="curve to fit: wave, cubic or bump")
     seed_program: str = Field("line", description="packaged seed program the run starts from: line, poly or wave")
-    error_cap: float = Field(10.0, gt=0, description="largest error counted at one point; undefined points count this much")
-    tolerance: float = Field(1e-3, gt=0, description="root-mean-square error at or below which a program solves the task")
+    error_cap: float = Field(10.0, gt=0,
+                             description="largest error counted at one point; undefined points count this much")
+    tolerance: float = Field(1e-3, gt=0,
+                             description="root-mean-square error at or below which a program solves the task")
     timeout_s: float = Field(2.0, gt=0, le=60, description="wall-clock seconds one program may run in the sandbox")
 
     @field_validator("seed_program")
@@ -40,7 +42,8 @@ class CurveConfig(PluginConfig):
 
 class CurveDomain(Domain):
     name = "curve"
-    description = f"Curve fitting: evolve f(x) to match a target curve on {SAMPLE_COUNT} points in [{X_LOW:g}, {X_HIGH:g}]"
+    description = (f"Curve fitting: evolve f(x) to match a target curve on {SAMPLE_COUNT} points "
+                   f"in [{X_LOW:g}, {X_HIGH:g}]")
     Config = CurveConfig
     config: CurveConfig
     cli_options = ("seed_program", "target")  # `elm run --domain curve --target cubic`

@@ -20,7 +20,8 @@ class NudgeConfig(PluginConfig):
     max_edits: int = Field(2, ge=1, le=20, description="each child gets between 1 and max_edits token edits")
     sigma: float = Field(0.3, gt=0, description="a float literal moves by Gaussian noise of sd sigma * max(1, |value|)")
     int_step: int = Field(1, ge=1, description="an int literal moves by 1..int_step, up or down")
-    operator_rate: float = Field(0.2, ge=0, le=1, description="probability that an edit swaps + - * / instead of a literal")
+    operator_rate: float = Field(0.2, ge=0, le=1,
+                                 description="probability that an edit swaps + - * / instead of a literal")
     digits: int = Field(4, ge=1, le=17, description="significant digits of a nudged float")
 
     def settings(self) -> EditSettings:
