@@ -335,7 +335,7 @@ class LearnSection(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    conditions: list[str] = Field(min_length=1, description="conditions to learn for (Sodarace: terrains), "
+    conditions: list[str] = Field(min_length=1, description="conditions to learn for (the domain's names for them), "
                                                             "drawn uniformly for each sample")
     iterations: int = Field(50, ge=1, description="learning iterations (sample, evaluate, update)")
     samples: int = Field(256, ge=1, description="programs written and evaluated per iteration")

@@ -335,8 +335,7 @@ class Engine:
                     reasons = "; ".join(sorted({r.reason or r.outcome for r in records}))[:400]
                     self._discard()
                     raise RunError(f"no seed program of domain {self.domain.name!r} is valid ({reasons}); "
-                                   "fix the seed or pick another with --seed-program (nothing was kept in "
-                                   f"{self.run_dir})")
+                                   f"{self.domain.seed_advice()} (nothing was kept in {self.run_dir})")
                 self.stalled = self.stalled + 1 if records and not proposals.evaluations else 0
                 if self.stalled >= STALLED_BATCHES:
                     raise RunError(
@@ -394,7 +393,7 @@ class Engine:
         if not self.operators.invents and archive.stats().filled == 0:
             if self.store.count() > 0:
                 raise RunError("the archive is empty although candidates were evaluated: no seed was valid; "
-                               "start a new run with another --seed-program")
+                               f"start a new run: {self.domain.seed_advice()}")
             seeds = self.domain.seed_programs()[:n]
             return [Child(program=p, parent_id=None, operator="seed") for p in seeds]
         try:

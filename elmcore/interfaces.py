@@ -64,6 +64,11 @@ class Domain(Component):
     def seed_programs(self) -> list[str]:
         """Source text of the program(s) a run starts from."""
 
+    def seed_advice(self) -> str:
+        """What a user can do when no seed program is valid, in the domain's own words (the
+        engine's error ends with it): e.g. "fix the seed or pick another with --seed-program"."""
+        return "fix the domain's seed programs"
+
     @abstractmethod
     def behaviour_space(self) -> list[Dimension]:
         """The default behaviour space (the QD algorithm may override bins and ranges)."""
@@ -103,7 +108,11 @@ class Domain(Component):
         """Whether an evaluated program fully solves the task (used when comparing mutators)."""
         return False
 
-    # -- conditions: environments a program can be evaluated under (Sodarace: terrains) --------
+    # -- conditions: environments a program can be evaluated under ------------------------------
+    condition_word: str = "condition"
+    """What the domain calls a condition, singular (Sodarace: "terrain"): ``elm learn`` then
+    also takes ``--{condition_word}s`` for ``--conditions``."""
+
     def conditions(self) -> list[str]:
         """Names of the conditions this domain can evaluate programs under; empty when it has none."""
         return []
@@ -207,8 +216,9 @@ class QDAlgorithm(Component):
 
 
 class ConditionalLearner(Component):
-    """A learner that writes programs for a condition (a terrain) and learns from how they
-    do under it: PPO over a language model with a terrain embedding network.
+    """A learner that writes programs for a condition of a domain and learns from how they
+    do under it (the first-party ``ppo``: PPO over a language model with a condition
+    embedding network).
 
     The loop (``elmcore.learning``) owns the iterations: it draws the conditions, asks for
     one program per condition, evaluates each under its condition in the sandbox, records

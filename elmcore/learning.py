@@ -62,6 +62,20 @@ def domains_with_conditions(pm: PluginManager, conditions: Sequence[str]) -> lis
     return names
 
 
+def conditions_by_domain(pm: PluginManager) -> dict[str, tuple[str, list[str]]]:
+    """Each installed domain that has conditions: (what it calls one, their names)."""
+    found = {}
+    for name in pm.names("domain"):
+        try:
+            cls = pm.get("domain", name)
+            conditions = cls(cls.Config()).conditions()
+        except Exception:  # a domain that cannot be built with its defaults has no say here
+            continue
+        if conditions:
+            found[name] = (str(getattr(cls, "condition_word", "condition")), list(conditions))
+    return found
+
+
 def condition_stats(conditions: Sequence[str], evaluations: Sequence[Evaluation],
                     rewards: Sequence[float]) -> dict[str, Any]:
     """Per condition: samples, mean and max reward, % valid, best fitness."""
@@ -304,4 +318,4 @@ class Learning:
             self.store.close()
 
 
-__all__ = ["LearnProgress", "Learning", "domains_with_conditions", "is_learning_config"]
+__all__ = ["LearnProgress", "Learning", "conditions_by_domain", "domains_with_conditions", "is_learning_config"]

@@ -39,6 +39,9 @@ class UnitTestDomain(Domain):
     def seed_programs(self) -> list[str]:
         return [load_seed(self.config.seed_dir, self.config.seed_name(), self.task.function_name)]
 
+    def seed_advice(self) -> str:
+        return "fix the seed or pick another with --seed-program"
+
     def behaviour_space(self) -> list[Dimension]:
         return [
             Dimension("size", 4.0, 100.0, 16, "statements plus expressions in the program"),

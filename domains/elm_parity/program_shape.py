@@ -6,7 +6,7 @@ Computed in the trusted process with ``ast.parse`` only (parsing is safe, runnin
 from __future__ import annotations
 
 import ast
-from elmcore.parsing import parse as parse_source
+from elmcore import parse_source
 
 MAX_PROGRAM_CHARS = 100_000
 

@@ -36,6 +36,7 @@ class SodaraceDomain(Domain):
     Config = SodaraceConfig
     config: SodaraceConfig
     cli_options = ("seed_program", "terrain")
+    condition_word = "terrain"  # elm learn --terrains
 
     def __init__(self, config: SodaraceConfig | None = None) -> None:
         super().__init__(config)
@@ -43,6 +44,9 @@ class SodaraceDomain(Domain):
 
     def seed_programs(self) -> list[str]:
         return [load_seed(self.config.seed_program)]
+
+    def seed_advice(self) -> str:
+        return "fix the seed or pick another with --seed-program"
 
     def behaviour_space(self) -> list[Dimension]:
         return behaviour.behaviour_space()
@@ -76,7 +80,7 @@ class SodaraceDomain(Domain):
         (the program runs in the sandbox); None when it does not build a valid walker."""
         import io
 
-        from elmcore.sandbox import run_in_sandbox
+        from elmcore import run_in_sandbox
         from elm_sodarace.render import record, write_gif
 
         ran = run_in_sandbox(program, self.sandbox_spec())

@@ -12,8 +12,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from elmcore.learning import is_learning_config
-from elmcore.sandbox import run_in_sandbox
+from elmcore import is_learning_config
+from elmcore import run_in_sandbox
 from elm_sodarace.domain import SodaraceDomain
 from elm_sodarace.physics_params import PhysicsParams
 from elm_sodarace.render import record, write_gif, write_strip
@@ -59,7 +59,7 @@ def _niche_index(niche: str, config: dict[str, Any]) -> int:
         raise RenderError(f"--niche {niche!r}: give a cell as i,j,k or a flat niche index") from None
     if len(numbers) == 1:
         return numbers[0]
-    from elmcore.plugins import get_plugin_manager
+    from elmcore import get_plugin_manager
 
     from elm_sodarace.behaviour import behaviour_space
 
@@ -83,7 +83,7 @@ def _from_run(run_dir: Path, best: bool, niche: str | None,
               terrain: str | None = None) -> tuple[str, dict[str, Any], str]:
     """(program, domain config of the run, what was picked) of the run's best or a niche's elite;
     in a learning run (`elm learn`) with ``terrain``, the best walker written for that terrain."""
-    from elmcore.store import RunStore, StoreError
+    from elmcore import RunStore, StoreError
 
     try:
         store = RunStore.open(run_dir, readonly=True)

@@ -129,19 +129,24 @@ def _check_plugin_options(pm: Any, command: str, data: dict[str, Any], given: di
 
 
 def _with_plugin_options(impl: Callable[..., None], command: str, options: list[PluginOption],
-                         defaults: dict[str, str] | None = None) -> Callable[..., None]:
+                         defaults: dict[str, str] | None = None,
+                         aliases: dict[str, list[str]] | None = None) -> Callable[..., None]:
     """``impl`` as a typer command with the plugin options added; their values reach it as
     ``plugin_options={"domain.terrain": "hills"}``. ``defaults``: parameter -> the default
-    component, added to its help."""
+    component, added to its help; ``aliases``: parameter -> more flags for it, with what
+    plugins call it (``--terrains`` for ``--conditions``)."""
     signature = inspect.signature(impl, eval_str=True)
     params = []
     for param in signature.parameters.values():
         if param.name == "plugin_options":
             continue
-        if param.name in (defaults or {}):
+        if param.name in (defaults or {}) or (aliases or {}).get(param.name):
             base, info = typing.get_args(param.annotation)[:2]
             info = copy.copy(info)
-            info.help = f"{info.help} (default: {defaults[param.name]})"  # type: ignore[index]
+            if param.name in (defaults or {}):
+                info.help = f"{info.help} (default: {defaults[param.name]})"  # type: ignore[index]
+            if (aliases or {}).get(param.name):
+                info.param_decls = tuple(info.param_decls or ()) + tuple(aliases[param.name])  # type: ignore[index]
             param = param.replace(annotation=Annotated[base, info])
         params.append(param)
     for option in options:
@@ -171,14 +176,29 @@ def _with_plugin_options(impl: Callable[..., None], command: str, options: list[
 
 
 def _install_builtin(command: str, impl: Callable[..., None], options: list[PluginOption],
-                     defaults: dict[str, str] | None = None) -> None:
+                     defaults: dict[str, str] | None = None, aliases: dict[str, list[str]] | None = None) -> None:
     _PLUGIN_OPTIONS[command] = options
-    function = _with_plugin_options(impl, command, options, defaults)
+    function = _with_plugin_options(impl, command, options, defaults, aliases)
     for info in app.registered_commands:
         if info.name == command:
             info.callback = function
             return
     app.command(name=command)(function)
+
+
+def _condition_flags(pm: Any, own: set[str]) -> list[str]:
+    """``--terrains`` where a domain calls its conditions terrains (``Domain.condition_word``);
+    a word that would shadow one of the command's own flags is left out."""
+    flags = []
+    for name in pm.names("domain"):
+        try:
+            word = str(getattr(pm.get("domain", name), "condition_word", "condition") or "condition")
+        except Exception:
+            continue
+        flag = f"--{word.replace('_', '-')}s"
+        if word != "condition" and flag not in own and flag not in flags:
+            flags.append(flag)
+    return flags
 
 
 def _add_plugin_commands() -> None:
@@ -188,7 +208,8 @@ def _add_plugin_commands() -> None:
     for command, impl in (("run", run), ("learn", learn)):
         defaults = {section: names[0] for section, kind in COMMAND_SECTIONS[command].items()
                     if len(names := pm.defaults(kind)) == 1}
-        _install_builtin(command, impl, plugin_options(pm, command, _own_flags(impl)), defaults)
+        aliases = {"conditions": _condition_flags(pm, _own_flags(impl))} if command == "learn" else None
+        _install_builtin(command, impl, plugin_options(pm, command, _own_flags(impl)), defaults, aliases)
     for name in pm.names("command"):
         reg = pm.registration("command", name)
         if name in BUILTIN_COMMANDS:

@@ -66,7 +66,7 @@ def learn(
     learner: Annotated[Optional[str], typer.Option(
         help="conditional learner, e.g. ppo")] = None,
     conditions: Annotated[Optional[str], typer.Option(
-        "--conditions", "--terrains", help="comma-separated conditions (Sodarace: terrains), drawn uniformly")] = None,
+        "--conditions", help="comma-separated conditions, drawn uniformly")] = None,
     samples: Annotated[Optional[int], typer.Option(
         help="programs per iteration" + _default(LearnSection, "samples"))] = None,
     iterations: Annotated[Optional[int], typer.Option(
@@ -84,7 +84,7 @@ def learn(
     """Train a conditional learner (Stage 3): it writes a program per condition, each is
     evaluated under its condition, and it learns from the results."""
     from elmcore.config import resolve_learning
-    from elmcore.learning import Learning, domains_with_conditions
+    from elmcore.learning import Learning, conditions_by_domain, domains_with_conditions
 
     pm = get_plugin_manager()
     shortcuts = {"learner.name": learner, "learn.samples": samples, "learn.iterations": iterations,
@@ -94,7 +94,10 @@ def learn(
     data = raw_config(config, shortcuts, set_ or [])
     wanted = (data.get("learn") or {}).get("conditions")
     if not wanted:
-        _fail("give the conditions to learn for: --terrains left-wall,right-wall (or --conditions)")
+        known = "; ".join(f"domain {d}: --{word}s {','.join(names)}"
+                          for d, (word, names) in conditions_by_domain(pm).items())
+        _fail("give the conditions to learn for: --conditions NAME,NAME" + (f" ({known})" if known else
+                                                                           " (no installed domain has conditions)"))
     if "name" not in (data.get("domain") or {}):
         found = domains_with_conditions(pm, wanted)
         if len(found) != 1:

@@ -13,6 +13,20 @@ from elmcore.cli.progress import _LearnPrinter
 from elmcore.plugins import KIND_LABELS, get_plugin_manager
 from elmcore.store import RunStore
 
+def _declared_options(config: dict[str, Any]) -> dict[str, Any]:
+    """The run's values of the options its domain declares for the command line (Sodarace:
+    seed program and terrain): what tells one run of a domain from another. None when the
+    domain's plugin is not installed."""
+    section = config.get("domain")
+    if not isinstance(section, dict):
+        return {}
+    try:
+        domain = get_plugin_manager().registration("domain", str(section.get("name"))).obj
+    except Exception:  # the domain's plugin is gone or broken: status still shows the rest
+        return {}
+    return {key: section[key] for key in getattr(domain, "cli_options", ()) or () if section.get(key) is not None}
+
+
 @app.command()
 def status(run_dir: Annotated[Path, typer.Argument(help="run directory")],
            as_json: Annotated[bool, typer.Option("--json", help="print JSON, for scripts")] = False) -> None:
@@ -55,7 +69,7 @@ def status(run_dir: Annotated[Path, typer.Argument(help="run directory")],
             data.update(evaluations=evaluations, duplicates=duplicates,
                         duplicate_pct=round(100.0 * duplicates / max(count, 1), 2))
             data.update(mutator=setting("mutator", "name"), qd=setting("qd", "name"), budget=setting("run", "evals"),
-                        seed_program=setting("domain", "seed_program"), seed=setting("run", "seed"),
+                        domain_options=_declared_options(config), seed=setting("run", "seed"),
                         best={"id": best.id, "fitness": best.fitness} if best else None, operators=operators)
         typer.echo(json.dumps(data, indent=2))
         return
@@ -70,10 +84,9 @@ def status(run_dir: Annotated[Path, typer.Argument(help="run directory")],
             typer.echo(f"  {condition}: best fitness {record.fitness:.4g} (candidate {record.id})")
         typer.echo(f"outcomes: {mix}")
         return
-    seed_program = setting("domain", "seed_program")
-    typer.echo(f"{run_dir}: domain {setting('domain', 'name')}, mutator {setting('mutator', 'name')}, "
-               f"qd {setting('qd', 'name')}" + (f", seed program {seed_program}" if seed_program else "")
-               + f", seed {setting('run', 'seed')}")
+    declared = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in _declared_options(config).items())
+    typer.echo(f"{run_dir}: domain {setting('domain', 'name')}" + (f" ({declared})" if declared else "")
+               + f", mutator {setting('mutator', 'name')}, qd {setting('qd', 'name')}, seed {setting('run', 'seed')}")
     budget = setting("run", "evals")
     done = f" ({100.0 * evaluations / budget:.1f} %)" if isinstance(budget, int) and budget > 0 else ""
     filled = "-" if last is None else _readable(last.filled) + (f" of {_readable(last.niches)}" if last.niches else "")

@@ -9,9 +9,9 @@ from typing import Annotated, Optional
 import numpy as np
 import typer
 
-from elmcore.config import ConfigError, build_config
-from elmcore.plugins import PluginError, get_plugin_manager
-from elmcore.workers import WorkerCrashed, WorkerPool
+from elmcore import ConfigError, build_config
+from elmcore import PluginError, get_plugin_manager
+from elmcore import WorkerCrashed, WorkerPool
 from elm_compare.counting import CompareError, VerdictCache, count_successes
 from elm_compare.options import (
     DEFAULT_BATCH_SIZE,

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from elmcore import Domain
-from elmcore.config import ConfigError, build_config, component_options
-from elmcore.plugins import PluginManager, UnknownComponent
+from elmcore import ConfigError, build_config, component_options
+from elmcore import PluginManager, UnknownComponent
 from elm_compare.counting import CompareError
 
 DEFAULT_TRIALS = 10_000

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from elmcore import Domain, Mutator
-from elmcore.plugins import PluginManager
-from elmcore.workers import WorkerCrashed, WorkerPool
+from elmcore import PluginManager
+from elmcore import WorkerCrashed, WorkerPool
 from elm_compare.counting import CompareError, TrialCount, VerdictCache, count_successes
 from elm_compare.options import ComparePlan, OperatorPlan
 from elm_compare.results import format_pct, write_results

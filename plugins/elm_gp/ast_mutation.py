@@ -13,7 +13,7 @@ random draws and the child are the same with or without the cache.
 from __future__ import annotations
 
 import ast
-from elmcore.parsing import parse as parse_source
+from elmcore import parse_source
 import copy
 from collections import OrderedDict
 from collections.abc import Callable, Iterator

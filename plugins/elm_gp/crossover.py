@@ -13,14 +13,14 @@ that use them). A docstring stays the first parent's. The child is written back 
 from __future__ import annotations
 
 import ast
-from elmcore.parsing import parse as parse_source
+from elmcore import parse_source
 from collections.abc import Sequence
 
 import numpy as np
 from pydantic import Field
 
 from elmcore import Child, Mutator, Parent, PluginConfig
-from elmcore.children import failed_child, unified_diff
+from elmcore import failed_child, unified_diff
 
 OPERATOR_NAME = "crossover"
 

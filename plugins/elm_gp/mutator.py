@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from elmcore import Child, Mutator, Parent
-from elmcore.children import edited_child, failed_child
+from elmcore import edited_child, failed_child
 from elm_gp.ast_mutation import EDIT_KINDS, MutationFailed, MutationSettings, ParentCache, mutate_source
 from elm_gp.config import PointMutationConfig
 

@@ -13,7 +13,7 @@ trees; everything else in the program is kept as it was.
 from __future__ import annotations
 
 import ast
-from elmcore.parsing import parse as parse_source
+from elmcore import parse_source
 import copy
 import math
 from collections.abc import Iterator, Sequence
@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from elmcore import Child, Mutator, Parent
-from elmcore.children import edited_child, failed_child
+from elmcore import edited_child, failed_child
 from elm_gp.config import PointMutationConfig
 
 OPERATOR_NAME = "gp-tree"

@@ -19,7 +19,7 @@ import numpy as np
 from elmcore import Child, MutationContext, Mutator, Outcome, Parent, PluginConfig
 from elm_llm.backend import Backend, Completion, LLMError, SamplingParams
 from elm_llm.config import DiffConfig, EditConfig, LLMConfig, PromptConfig, SampleConfig, make_backend
-from elmcore.children import unified_diff
+from elmcore import unified_diff
 from elm_llm.diffs import DiffApplyError, apply_hunks, parse_hunks
 from elm_llm.programs import assemble_child, syntax_problem
 from elm_llm.prompts import (

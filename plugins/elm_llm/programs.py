@@ -12,7 +12,7 @@ can still call the parent's helpers. Only ``ast.parse`` looks at the text; nothi
 from __future__ import annotations
 
 import ast
-from elmcore.parsing import parse as parse_source
+from elmcore import parse_source
 import warnings
 
 

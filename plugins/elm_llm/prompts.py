@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from elmcore.parsing import parse as parse_source
+from elmcore import parse_source
 from collections.abc import Sequence
 
 import numpy as np

@@ -7,7 +7,7 @@ mutator records NO_EDIT); a block whose SEARCH text is not in the program is an
 
 from __future__ import annotations
 
-from elmcore.parsing import parse as parse_source
+from elmcore import parse_source
 import re
 from dataclasses import dataclass
 

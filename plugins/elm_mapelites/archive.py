@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 from pydantic import field_validator
 
-from elmcore.interfaces import PluginConfig, QDAlgorithm
-from elmcore.types import ArchiveStats, Dimension, Elite, InsertResult, InsertStatus
+from elmcore import PluginConfig, QDAlgorithm
+from elmcore import ArchiveStats, Dimension, Elite, InsertResult, InsertStatus
 
 NEIGHBOURS = 6
 """A target for a parent is drawn from the empty niches among its nearest NEIGHBOURS niches

@@ -14,9 +14,9 @@ from elm_mapelites.archive import ArchiveConfig, NicheArchive
 from elm_mapelites.centroids import default_cache_dir, load_or_build_centroids
 from elm_mapelites.centroid_index import CentroidIndex
 from elm_mapelites.space import resolve_dimensions
-from elmcore.interfaces import PluginConfig
-from elmcore.config import ConfigError
-from elmcore.types import Dimension
+from elmcore import PluginConfig
+from elmcore import ConfigError
+from elmcore import Dimension
 
 MIN_SAMPLES = 100_000
 SAMPLES_PER_CENTROID = 25

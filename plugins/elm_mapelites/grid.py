@@ -11,9 +11,9 @@ from pydantic import Field
 
 from elm_mapelites.archive import ArchiveConfig, NicheArchive
 from elm_mapelites.space import resolve_dimensions
-from elmcore.interfaces import PluginConfig
-from elmcore.config import ConfigError
-from elmcore.types import Dimension
+from elmcore import PluginConfig
+from elmcore import ConfigError
+from elmcore import Dimension
 
 MAX_NICHES = 50_000_000
 """Largest grid an archive allocates (about 2 GB of arrays); more is almost surely a typo."""

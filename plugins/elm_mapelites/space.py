@@ -7,8 +7,8 @@ import dataclasses
 import math
 from collections.abc import Sequence
 
-from elmcore.config import ConfigError
-from elmcore.types import Dimension
+from elmcore import ConfigError
+from elmcore import Dimension
 
 
 def describe(space: Sequence[Dimension]) -> str:

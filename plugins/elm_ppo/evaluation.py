@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from elmcore import Child, Evaluation, Outcome
-from elmcore.learning import Learning
-from elmcore.plugins import PluginManager
+from elmcore import Learning
+from elmcore import PluginManager
 
 Table = dict[str, dict[str, dict[str, float | None]]]
 

@@ -34,7 +34,7 @@ def evaluate_learner_command(
     dataset, the Stage-2 model and each run's learner after its last iteration."""
     import json
 
-    from elmcore.plugins import get_plugin_manager
+    from elmcore import get_plugin_manager
     from elm_ppo.evaluation import evaluate_learner, format_table
 
     def fail(message: str) -> None:
@@ -52,8 +52,8 @@ def evaluate_learner_command(
         except ValueError as exc:
             fail(str(exc))
     conditions = [t.strip() for t in terrains.split(",") if t.strip()] if terrains else None
-    from elmcore.engine import RunError
-    from elmcore.store import StoreError
+    from elmcore import RunError
+    from elmcore import StoreError
 
     try:
         table = evaluate_learner(run_dirs, get_plugin_manager(), n, conditions, programs, seed, workers, extra)

@@ -14,8 +14,8 @@ from elm_report.data import ReportError, RunData, label_runs, read_compare, read
 def _domain(run: RunData, pm: Any):
     """The run's domain as configured, or None where its plugin is not installed. Validated as
     a worker validates it: a seed file the run started from need not be here."""
-    from elmcore.config import component_options
-    from elmcore.plugins import PluginError
+    from elmcore import component_options
+    from elmcore import PluginError
 
     try:
         cls = pm.get("domain", run.domain)
@@ -42,7 +42,7 @@ def build_report(sources: list[Path], out: Path, top: int = 5, animations: bool 
     ``out``; returns a one-line summary."""
     from elm_report import figures
     from elm_report.html import page
-    from elmcore.plugins import get_plugin_manager
+    from elmcore import get_plugin_manager
 
     runs: list[RunData] = []
     compares: list[tuple[str, dict[str, Any], bytes]] = []

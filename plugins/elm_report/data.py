@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from elmcore.learning import is_learning_config
-from elmcore.store import CandidateRecord, RunStore, StoreError, edited_store_error
+from elmcore import is_learning_config
+from elmcore import CandidateRecord, RunStore, StoreError, edited_store_error
 
 OUTCOMES = ("no_edit", "edit_failed", "duplicate", "not_runnable", "invalid", "valid")
 MAX_LINEAGE = 200

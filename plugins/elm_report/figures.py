@@ -8,7 +8,7 @@ from itertools import combinations
 import numpy as np
 
 from elm_report.data import OUTCOMES, RunData
-from elmcore.types import Dimension
+from elmcore import Dimension
 
 OUTCOME_COLOURS = {"no_edit": "#bbbbbb", "edit_failed": "#e69f00", "duplicate": "#56b4e9", "not_runnable": "#d55e00",
                    "invalid": "#cc79a7", "valid": "#009e73"}

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from elmcore import Outcome
-from elmcore.config import RunConfig
+from elmcore import RunConfig
 from elm_train.dataset_dir import MANIFEST, DatasetError, load_split, read_manifest
 
 
@@ -100,7 +100,7 @@ def run_completions(resolved: RunConfig, pm: Any, specs: list[str], n: int, per_
                     quiet: bool = False) -> list[dict[str, Any]]:
     """One row per program: its fitness, the best of ``n`` completions of its first half,
     and how many completions parsed, ran and were valid."""
-    from elmcore.workers import WorkerPool
+    from elmcore import WorkerPool
 
     tasks = completion_tasks(specs, resolved, pm, per_dataset)
     mutator = resolved.mutator.build()

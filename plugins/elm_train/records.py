@@ -18,8 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from elmcore.children import unified_diff
-from elmcore.store import RunStore, StoreError
+from elmcore import unified_diff
+from elmcore import RunStore, StoreError
 from elm_llm.prompts import diff_prompt
 
 FILTERS = {
@@ -49,9 +49,9 @@ class ExportError(ValueError):
 def move_words(store: RunStore, run_dir: Path) -> tuple[list, str]:
     """The behaviour space and subject of a run's domain, for messages about moves; ExportError
     when the domain is not installed or has no words for its dimensions."""
-    from elmcore.aims import NoWords, check_words
-    from elmcore.config import component_options
-    from elmcore.plugins import PluginError, get_plugin_manager
+    from elmcore import NoWords, check_words
+    from elmcore import component_options
+    from elmcore import PluginError, get_plugin_manager
 
     config = store.get_meta("config", kind=dict) or {}
     name = (config.get("domain") or {}).get("name") if isinstance(config.get("domain"), dict) else None
@@ -165,7 +165,7 @@ def diff_records(run_dirs: Sequence[Path], filter_name: str, context: int = 3,
                     continue
                 message = child.message or ""
                 if words is not None and child.descriptors is not None:
-                    from elmcore.aims import describe_move
+                    from elmcore import describe_move
 
                     parent_record = store.get(int(child.parent_id or 0))
                     if parent_record is not None and parent_record.descriptors is not None:

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from elmcore.config import ConfigError, raw_config, resolve
+from elmcore import ConfigError, raw_config, resolve
 
 
 def _fail(message: str) -> None:
@@ -111,9 +111,9 @@ def sample_command(
 ) -> None:
     """Sample programs from a model (or a dataset) into a fresh map: a run directory of
     its own. With --complete: complete half programs and report the best completion."""
-    from elmcore.cli import drive
-    from elmcore.engine import Engine
-    from elmcore.plugins import get_plugin_manager
+    from elmcore import drive
+    from elmcore import Engine
+    from elmcore import get_plugin_manager
 
     if (model is None) == (from_dataset is None):
         _fail("give a MODEL or --from-dataset DIR (one of them)")

@@ -226,7 +226,7 @@ def elm_command(*args: str, cwd: Path):
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["--model", "m"], "give the conditions to learn for: --terrains left-wall,right-wall"),
+    (["--model", "m"], "give the conditions to learn for: --conditions NAME,NAME (domain sodarace: --terrains "),
     (["--model", "m", "--terrains", "moon"], "no installed domain has the conditions moon; pass --domain"),
     (["--model", "m", "--terrains", "moon", "--domain", "sodarace"],
      "learn.conditions: 'moon' is not a condition of domain 'sodarace'; it has bumpy, flat, left-wall"),

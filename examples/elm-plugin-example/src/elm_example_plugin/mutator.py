@@ -8,7 +8,7 @@ import numpy as np
 from pydantic import Field
 
 from elmcore import Child, Mutator, Parent, PluginConfig
-from elmcore.children import edited_child, failed_child
+from elmcore import edited_child, failed_child
 from elm_example_plugin.token_edits import EditFailed, EditSettings, edit_source
 
 OPERATOR_NAME = "nudge"
