@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from elmcore.aims import NoWords, check_words, describe_move
     from elmcore.children import edited_child, failed_child, unified_diff
     from elmcore.cli import drive
-    from elmcore.config import ConfigError, RunConfig, build_config, component_options, raw_config, resolve
+    from elmcore.config import (ConfigError, RunConfig, build_config, component_options, mutator_of, operator_labels,
+                                raw_config, resolve)
     from elmcore.engine import Engine, RunError
     from elmcore.hookspecs import hookimpl
     from elmcore.interfaces import ConditionalLearner, Domain, Mutator, PluginConfig, QDAlgorithm
@@ -34,7 +35,8 @@ _EXPORTED_FROM: dict[str, str] = {
     **dict.fromkeys(["NoWords", "check_words", "describe_move"], "elmcore.aims"),
     **dict.fromkeys(["edited_child", "failed_child", "unified_diff"], "elmcore.children"),
     "drive": "elmcore.cli",
-    **dict.fromkeys(["ConfigError", "RunConfig", "build_config", "component_options", "raw_config", "resolve"],
+    **dict.fromkeys(["ConfigError", "RunConfig", "build_config", "component_options", "mutator_of", "operator_labels",
+                     "raw_config", "resolve"],
                     "elmcore.config"),
     **dict.fromkeys(["Engine", "RunError"], "elmcore.engine"),
     "hookimpl": "elmcore.hookspecs",
@@ -68,5 +70,6 @@ __all__ = [
     "RunConfig", "RunError", "RunStore", "SandboxSpec", "StoreError", "UnknownComponent", "WorkerCrashed",
     "WorkerPool", "build_config", "check_words", "component_options", "describe_move", "drive", "edited_child",
     "edited_store_error", "evaluate_programs", "failed_child", "get_plugin_manager", "hookimpl",
-    "is_learning_config", "parse_source", "raw_config", "resolve", "run_in_sandbox", "unified_diff",
+    "is_learning_config", "mutator_of", "operator_labels", "parse_source", "raw_config", "resolve",
+    "run_in_sandbox", "unified_diff",
 ]

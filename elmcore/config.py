@@ -274,6 +274,17 @@ def _component(pm: PluginManager, section: str, kind: str, raw: Any) -> Componen
     return ComponentConfig(section, str(name), cls, _validate(cls.Config, raw, section))
 
 
+def operator_labels(name: Any) -> list[str]:
+    """The operator labels of ``mutator.name``: ``"gp, diff:pre"`` -> ``["gp", "diff:pre"]``
+    (one label: one mutator; several: a portfolio)."""
+    return [label.strip() for label in str(name).split(",") if label.strip()] if name is not None else []
+
+
+def mutator_of(label: str) -> str:
+    """The registered mutator behind an operator label: ``diff:pre`` -> ``diff``."""
+    return label.partition(":")[0].strip()
+
+
 def _mutators(pm: PluginManager, raw: Any) -> tuple[ComponentConfig, ...]:
     """The mutator section: one mutator, or a portfolio when ``name`` lists several labels
     (``gp,diff``, ``gp,gp:fine``). In a portfolio, ``LABEL: {...}`` holds one operator's
@@ -282,7 +293,7 @@ def _mutators(pm: PluginManager, raw: Any) -> tuple[ComponentConfig, ...]:
         raise ConfigError("config section 'mutator' must be a mapping with a 'name'")
     raw = dict(raw)
     name = raw.get("name")
-    labels = [label.strip() for label in str(name).split(",") if label.strip()] if name is not None else []
+    labels = operator_labels(name)
     if len(labels) <= 1:
         if labels:
             raw["name"] = labels[0]
@@ -299,7 +310,7 @@ def _mutators(pm: PluginManager, raw: Any) -> tuple[ComponentConfig, ...]:
     classes = {}
     for label in labels:
         try:
-            classes[label] = pm.get("mutator", label.partition(":")[0])
+            classes[label] = pm.get("mutator", mutator_of(label))
         except UnknownComponent as exc:
             raise ConfigError(f"mutator.name: {exc}") from exc
     for key in raw:

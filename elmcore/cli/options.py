@@ -15,7 +15,7 @@ import typer
 import yaml
 
 from elmcore.cli.common import app
-from elmcore.config import ConfigError, default_name
+from elmcore.config import ConfigError, default_name, mutator_of, operator_labels
 from elmcore.plugins import KIND_LABELS, get_plugin_manager
 
 BUILTIN_COMMANDS = ("run", "learn", "resume", "status", "plugins")
@@ -121,7 +121,7 @@ def _check_plugin_options(pm: Any, command: str, data: dict[str, Any], given: di
         section = data.get(option.section)
         chosen = section.get("name") if isinstance(section, dict) else None
         chosen = str(chosen or default_name(pm, option.kind, option.section))
-        names = [label.strip().partition(":")[0] for label in chosen.split(",")]  # a portfolio: any of them
+        names = [mutator_of(label) for label in operator_labels(chosen)]  # a portfolio: any of them
         if not any(name in option.owners for name in names):
             label = KIND_LABELS[option.kind]
             raise ConfigError(f"{option.flag} is an option of {label} {', '.join(option.owners)}, not of {label} "

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from elmcore import Domain
-from elmcore import ConfigError, build_config, component_options
+from elmcore import ConfigError, build_config, component_options, mutator_of
 from elmcore import PluginManager, UnknownComponent
 from elm_compare.counting import CompareError
 
@@ -39,7 +39,7 @@ class OperatorPlan:
 
 def mutator_name(label: str) -> str:
     """``gp-tree:fast`` -> ``gp-tree``: the registered mutator behind an operator label."""
-    return label.partition(":")[0]
+    return mutator_of(label)
 
 
 @dataclass(frozen=True)

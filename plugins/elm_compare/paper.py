@@ -6,6 +6,8 @@ Both GP operators (``gp``, ``gp-tree``) are compared with the paper's tree GP.
 
 from __future__ import annotations
 
+from elmcore import mutator_of
+
 PAPER_OPERATORS = {"gp": "GP", "gp-tree": "GP", "diff": "diff 300M", "prompt": "prompt (code-davinci)",
                    "edit": "edit (davinci)"}
 
@@ -24,7 +26,7 @@ PAPER_SUCCESS_PCT: dict[tuple[str, str], tuple[float, ...]] = {
 def paper_success_pct(domain: str, operator: str, bugs: int | None) -> float | None:
     """The paper's % for this domain, operator (a mutator name or NAME:TAG label) and bug
     count, or None when it reports none."""
-    values = PAPER_SUCCESS_PCT.get((domain, PAPER_OPERATORS.get(operator.partition(":")[0], "")))
+    values = PAPER_SUCCESS_PCT.get((domain, PAPER_OPERATORS.get(mutator_of(operator), "")))
     if values is None or bugs is None or not 1 <= bugs <= len(values):
         return None
     return values[bugs - 1]
