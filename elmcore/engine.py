@@ -8,8 +8,6 @@ and a resumed run continues exactly where an uninterrupted one would have gone.
 from __future__ import annotations
 
 import copy
-import platform
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -20,17 +18,17 @@ from typing import Any
 import numpy as np
 
 from elmcore.aims import NoWords, check_words
-from elmcore.config import ConfigError, RunConfig, dump_yaml, resolve
+from elmcore.config import ConfigError, RunConfig, resolve
 from elmcore.duplicates import Proposals, program_key
 from elmcore.interfaces import Domain, Mutator, QDAlgorithm
 from elmcore.plugins import PluginManager
 from elmcore.islands import Islands
 from elmcore.portfolio import Bandit, Operators, PortfolioError
+from elmcore.rundir import CONFIG_FILE, new_run_meta, write_config_file
 from elmcore.store import CandidateRecord, RunStore, StoreError
 from elmcore.types import ArchiveStats, BatchStats, Child, Evaluation, IslandBatchStats, OperatorBatchStats, Outcome
 from elmcore.workers import Job, WorkerPool
 
-CONFIG_FILE = "config.yaml"
 STALLED_BATCHES = 5
 """A run stops (cleanly, everything stored) after this many batches in a row whose every
 proposal, replacements included, repeated a program the run had already evaluated."""
@@ -142,15 +140,6 @@ def _prepare(operators: Operators) -> None:
             raise ConfigError(f"mutator {label!r}: {exc}") from exc
 
 
-def _write_config_file(run_dir: Path, config: RunConfig) -> None:
-    """RUN_DIR/config.yaml, for people to read (the store holds the config the run uses)."""
-    try:
-        (run_dir / CONFIG_FILE).write_text(dump_yaml(config), encoding="utf-8")
-    except OSError as exc:
-        raise StoreError(f"cannot write {run_dir / CONFIG_FILE}: {exc.strerror}. "
-                         "Check that the directory is writable and the disk is not full.") from exc
-
-
 class Engine:
     """One run, bound to its run directory. Create with ``Engine.start`` or ``Engine.resume``."""
 
@@ -182,10 +171,8 @@ class Engine:
             connect(config.run.ray_address)  # not installed or not reachable: say so before anything is created
         components = build_components(config, pm)  # a bad component fails before anything is created
         _prepare(components[1])
-        store = RunStore.create(run_dir, meta={
-            "config": config.as_dict(), "plugins": pm.versions(),
-            "environment": {"python": sys.version.split()[0], "platform": platform.platform(), "created": time.time()}})
-        _write_config_file(run_dir, config)
+        store = RunStore.create(run_dir, meta=new_run_meta(config, pm))
+        write_config_file(run_dir, config)
         return cls(run_dir, config, pm, store, components)
 
     @classmethod
@@ -203,7 +190,7 @@ class Engine:
         if changes:
             config = config.with_run(**changes)
         store.set_meta("config", config.as_dict())
-        _write_config_file(Path(run_dir), config)
+        write_config_file(Path(run_dir), config)
         engine = cls(Path(run_dir), config, pm, store)
         _prepare(engine.operators)
         return engine

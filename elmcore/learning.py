@@ -12,9 +12,7 @@ any moment leaves either the committed iteration and its state, or neither.
 
 from __future__ import annotations
 
-import platform
 import shutil
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from elmcore.config import ConfigError, LearnConfig, dump_yaml, resolve_learning
-from elmcore.engine import CONFIG_FILE, RunError, refused_config
+from elmcore.config import ConfigError, LearnConfig, resolve_learning
+from elmcore.engine import RunError, refused_config
+from elmcore.rundir import new_run_meta, write_config_file
 from elmcore.interfaces import ConditionalLearner, Domain
 from elmcore.plugins import PluginManager
 from elmcore.store import CandidateRecord, RunStore, StoreError
@@ -122,10 +121,8 @@ class Learning:
         run_dir = Path(run_dir)
         learning = cls(run_dir, config, pm, None)  # a bad component fails before anything is created
         learning._prepare()
-        learning.store = RunStore.create(run_dir, meta={
-            "config": learning.config.as_dict(), "plugins": pm.versions(),
-            "environment": {"python": sys.version.split()[0], "platform": platform.platform(), "created": time.time()}})
-        learning._write_config_file()
+        learning.store = RunStore.create(run_dir, meta=new_run_meta(learning.config, pm))
+        write_config_file(run_dir, learning.config)
         return learning
 
     @classmethod
@@ -142,7 +139,7 @@ class Learning:
             config = config.with_learn(**changes)
         store.set_meta("config", config.as_dict())
         learning = cls(Path(run_dir), config, pm, store)
-        learning._write_config_file()
+        write_config_file(learning.run_dir, config)
         learning._prepare()
         learning._restore()
         return learning
@@ -171,12 +168,6 @@ class Learning:
                                "to finish the interrupted iteration first")
             learning.learner.load(state)
         return learning
-
-    def _write_config_file(self) -> None:
-        try:
-            (self.run_dir / CONFIG_FILE).write_text(dump_yaml(self.config), encoding="utf-8")
-        except OSError as exc:
-            raise StoreError(f"cannot write {self.run_dir / CONFIG_FILE}: {exc.strerror}") from exc
 
     @staticmethod
     def _iteration_of(state: Path) -> int | None:

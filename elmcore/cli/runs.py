@@ -125,6 +125,7 @@ def resume(
 ) -> None:
     """Continue a run from its store (also one that was killed)."""
     from elmcore.learning import Learning, is_learning_config
+    from elmcore.rundir import resume_run
 
     store = RunStore.open(run_dir, readonly=True)
     try:
@@ -138,12 +139,8 @@ def resume(
         if isinstance(wanted, int):
             _check_workers(wanted, "local" if learning else section.get("executor", "local"),
                            "--workers" if workers is not None else f"{'learn' if learning else 'run'}.workers")
-    if learning:
-        if evals is not None:
-            _fail("a learning run counts --iterations, not --evals")
-        drive_learning(Learning.resume(run_dir, get_plugin_manager(), iterations=iterations, workers=workers), quiet)
-        return
-    if iterations is not None:
-        _fail("--iterations applies to learning runs (`elm learn`); a run of `elm run` takes --evals")
-    engine = Engine.resume(run_dir, get_plugin_manager(), evals=evals, workers=workers)
-    drive(engine, quiet)
+    loop = resume_run(run_dir, get_plugin_manager(), evals=evals, iterations=iterations, workers=workers)
+    if isinstance(loop, Learning):
+        drive_learning(loop, quiet)
+    else:
+        drive(loop, quiet)  # type: ignore[arg-type]
