@@ -228,9 +228,10 @@ def test_llm_crossover_shows_both_parents_and_writes_one_child(fake_openai, pari
     assert [c.meta["parents"] for c in children] == [[4, 9], [9, 4]]
     assert children[0].program == FIXED_PARITY and children[0].parent_id == 4
     assert children[1].outcome is Outcome.NO_EDIT  # the reply is the first parent (9) as it is
-    user = fake_openai.requests[0][1]["messages"][1]["content"]
-    assert "Version A" in user and "Version B" in user
-    assert user.index(BUGGY_PARITY.strip()) < user.index(FIXED_PARITY.strip())  # A is the first parent
+    users = [request[1]["messages"][1]["content"] for request in fake_openai.requests]  # sent concurrently
+    assert len(users) == 2 and all("Version A" in u and "Version B" in u for u in users)
+    # A is each pair's first parent: one prompt shows the buggy program first (4, 9), one the fixed (9, 4)
+    assert sorted(u.index(BUGGY_PARITY.strip()) < u.index(FIXED_PARITY.strip()) for u in users) == [False, True]
 
 
 # -- sampling that spreads: temperatures in turn, several completions per prompt ------------------
