@@ -8,10 +8,15 @@
    and fixed, missing lines written back, small changes), every diff checked to apply.
 3. `elm train` from scratch on a sample of the corpus and all the commits: the model reads
    code and learns to write diffs in the diff models' format.
-4. How often its diffs apply to programs it never saw (held-out commits, the 4-Parity and
+4. The copying phase: more commits, with three context lines around each change (a diff
+   is mostly lines copied from the program), and `elm train --init` on them alone with a
+   512-token context: what the model has to learn for its diffs to apply is to copy.
+   `--copy-steps 0` leaves it out.
+5. How often the diffs apply to programs no model saw (held-out commits, the 4-Parity and
    Quadratic seeds, the Sodarace seeds), beside the model that read elm's runs only
-   (`benchmarks/diffs_apply.py`).
-5. The bootstrap rounds on elm's own Sodarace runs (examples/bootstrap), starting from the
+   (`benchmarks/diffs_apply.py`), and whether each model copies (`benchmarks/copy_loss.py`:
+   its loss on context, removed and added lines).
+6. The bootstrap rounds on elm's own Sodarace runs (examples/bootstrap), starting from the
    pretrained model instead of from nothing (`--init`); skipped with `--no-bootstrap`.
 
 Every step is an ordinary elm command (or script) whose output is kept; a step whose output
@@ -49,6 +54,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate of the pretraining")
     parser.add_argument("--context", type=int, default=1024, help="context length of the model")
     parser.add_argument("--batch-tokens", type=int, default=8192, help="tokens per batch, padding included")
+    parser.add_argument("--copy-steps", type=int, default=1600, help="steps of the copying phase (0: none)")
+    parser.add_argument("--copy-lr", type=float, default=2e-3, help="peak learning rate of the copying phase")
     parser.add_argument("--bootstrap", action=argparse.BooleanOptionalAction, default=True,
                         help="then fine-tune on elm's own Sodarace runs (examples/bootstrap)")
     parser.add_argument("--gp-evals", type=int, default=20000, help="evaluations of each GP run of the bootstrap")
@@ -73,15 +80,31 @@ def main() -> None:
           "--steps", str(args.steps), "--lr", str(args.lr), "--context", str(args.context),
           "--batch-tokens", str(args.batch_tokens))
 
+    models, held_out = [pretrained], commits
+    if args.copy_steps > 0:
+        commits3 = out / "data" / "commits3"
+        if not (commits3 / "elm_dataset.json").exists():
+            steps.elm("dataset", "commits", "--from", str(code), "--out", str(commits3), "--context", "3",
+                      "--mix", "bugfix=0.6,complete=0.1,change=0.3")
+        copying = out / "models" / "copying"
+        steps.train(copying, "--init", str(pretrained), "--data", str(commits3), "--steps", str(args.copy_steps),
+                    "--lr", str(args.copy_lr), "--context", "512", "--batch-tokens", str(args.batch_tokens),
+                    "--loss", "completion")
+        models, held_out = [pretrained, copying], commits3
+
     applies = out / "diffs_apply.json"
     if not applies.exists():
-        steps.script(REPO / "benchmarks" / "diffs_apply.py", BASELINE, str(pretrained), "--commits", str(commits),
-               "--prompts", str(args.prompts), "--n", str(args.diffs_per_prompt), "--json", str(applies))
+        steps.script(REPO / "benchmarks" / "diffs_apply.py", BASELINE, *map(str, models), "--commits", str(held_out),
+                     "--prompts", str(args.prompts), "--n", str(args.diffs_per_prompt), "--json", str(applies))
+    copies = out / "copy_loss.json"
+    if not copies.exists():
+        steps.script(REPO / "benchmarks" / "copy_loss.py", BASELINE, *map(str, models), "--commits", str(held_out),
+                     "--json", str(copies))
 
-    model = pretrained
+    model = models[-1]
     if args.bootstrap:
         boot = out / "bootstrap"
-        steps.script(REPO / "examples" / "bootstrap" / "bootstrap.py", "--out", str(boot), "--init", str(pretrained),
+        steps.script(REPO / "examples" / "bootstrap" / "bootstrap.py", "--out", str(boot), "--init", str(model),
                "--gp-evals", str(args.gp_evals), "--round-evals", str(args.round_evals), "--rounds", str(args.rounds))
         model = boot / "models" / f"round{args.rounds}"
 
@@ -92,7 +115,14 @@ def main() -> None:
             fixed = f"{100 * r['fixed'] / r['diffs']:.1f}" if r["targets"] else "-"
             table.append(f"| {Path(name).name} | {source} | {r['diffs']} | {100 * r['applied'] / r['diffs']:.1f} "
                          f"| {100 * r['parses'] / r['diffs']:.1f} | {fixed} |")
-    steps.write_figures("\n".join(table), {"diffs_apply": figures, "model": str(model)})
+    loss = json.loads(copies.read_text())
+    kinds = list(next(iter(loss.values())))
+    table += ["", "Loss in nats per token on held-out commits, by where the token is (a model that copies has "
+              "a context-line loss far below its added-line loss):", "",
+              "| model | " + " | ".join(kinds) + " |", "|---" * (len(kinds) + 1) + "|"]
+    table += [f"| {Path(name).name} | " + " | ".join(f"{v['nll']:.2f}" for v in per.values()) + " |"
+              for name, per in loss.items()]
+    steps.write_figures("\n".join(table), {"diffs_apply": figures, "copy_loss": loss, "model": str(model)})
     if args.ship is not None:
         shutil.copytree(model, args.ship, dirs_exist_ok=True, ignore=shutil.ignore_patterns("checkpoint*"))
         print(f"shipped {model} to {args.ship}")
