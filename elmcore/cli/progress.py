@@ -56,17 +56,21 @@ class _ProgressPrinter:
             self.bar.stop()
 
 
+def _run_to_end(loop: Any, printer: _ProgressPrinter, kept: str) -> Any:
+    """``loop.run`` with ``printer``; Ctrl-C says what is kept and how to go on."""
+    try:
+        return loop.run(printer)
+    except KeyboardInterrupt:
+        printer.stop()
+        _fail(f"interrupted; {kept} are kept: continue with `elm resume {loop.run_dir}`")
+    finally:
+        printer.stop()
+
+
 def drive(engine: Engine, quiet: bool) -> None:
     """Run ``engine`` to its budget with a progress line, then print the summary; for every
     command that starts or continues a run (plugin commands too)."""
-    printer = _ProgressPrinter(engine.budget, quiet)
-    try:
-        stats = engine.run(printer)
-    except KeyboardInterrupt:
-        printer.stop()
-        _fail(f"interrupted; committed batches are kept: continue with `elm resume {engine.run_dir}`")
-    finally:
-        printer.stop()
+    stats = _run_to_end(engine, _ProgressPrinter(engine.budget, quiet), "committed batches")
     best = "-" if stats.max_fitness is None else f"{stats.max_fitness:.6g}"
     duplicates = engine.store.count() - engine.store.evaluations()
     typer.echo(f"run {engine.run_dir}: {engine.store.evaluations()} evaluations"
@@ -78,14 +82,7 @@ def drive(engine: Engine, quiet: bool) -> None:
 
 def drive_learning(learning: Any, quiet: bool) -> None:
     """Run a learning run to its last iteration with a progress line, then print the summary."""
-    printer = _LearnPrinter(learning.iterations, quiet)
-    try:
-        stats = learning.run(printer)
-    except KeyboardInterrupt:
-        printer.stop()
-        _fail(f"interrupted; finished iterations are kept: continue with `elm resume {learning.run_dir}`")
-    finally:
-        printer.stop()
+    stats = _run_to_end(learning, _LearnPrinter(learning.iterations, quiet), "finished iterations")
     typer.echo(f"run {learning.run_dir}: {learning.store.next_batch()} iterations; " + _LearnPrinter.line(stats))
     learning.close()
 

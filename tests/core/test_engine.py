@@ -293,3 +293,24 @@ def test_batch_stats_read_stores_written_before_niches_were_recorded():
     assert BatchStats.from_json(new.to_json(), evals=0) == new and new.coverage == 5 / 40
     with pytest.raises(ValueError, match="filled is 'many'"):
         BatchStats.from_json({"filled": "many"}, evals=1)
+
+
+def test_ctrl_c_keeps_the_committed_batches_and_says_how_to_go_on(tmp_path):
+    """Ctrl-C during `elm run`: one line naming `elm resume`, and the run resumes."""
+    proc = subprocess.Popen([sys.executable, "-m", "elmcore.cli", "run", "--domain", "parity", "--mutator", "gp",
+                             "--evals", "1000000", "--batch-size", "32", "--quiet", "--out", str(tmp_path / "r")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    store = tmp_path / "r" / "store.sqlite"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if store.exists() and sqlite3.connect(store).execute("SELECT COUNT(*) FROM batches").fetchone()[0] >= 2:
+                break
+        except sqlite3.Error:
+            pass
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err[-2000:]
+    assert f"interrupted; committed batches are kept: continue with `elm resume {tmp_path / 'r'}`" in err
+    assert elm("resume", str(tmp_path / "r"), "--evals", "160", "--quiet").returncode == 0
