@@ -12,6 +12,7 @@ import typer
 from elmcore.cli.common import _fail
 from elmcore.engine import Engine, Progress
 
+
 class _ProgressPrinter:
     """A live line on a terminal; a plain log line every few seconds otherwise (CI, pipes)."""
 

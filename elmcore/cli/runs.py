@@ -17,6 +17,7 @@ from elmcore.engine import Engine
 from elmcore.plugins import get_plugin_manager
 from elmcore.store import RunStore
 
+
 def run(
     domain: Annotated[Optional[str], typer.Option(
         help="domain plugin, e.g. parity, sodarace")] = None,

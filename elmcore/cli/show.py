@@ -13,9 +13,10 @@ from elmcore.cli.progress import _LearnPrinter
 from elmcore.plugins import KIND_LABELS, get_plugin_manager
 from elmcore.store import RunStore
 
+
 def _declared_options(config: dict[str, Any]) -> dict[str, Any]:
     """The run's values of the options its domain declares for the command line (Sodarace:
-    seed program and terrain): what tells one run of a domain from another. None when the
+    seed program and terrain): what tells one run of a domain from another. Empty when the
     domain's plugin is not installed."""
     section = config.get("domain")
     if not isinstance(section, dict):
