@@ -71,7 +71,7 @@ def cases(commits: Path | None, prompts: int) -> list[dict]:
 
 
 def measure(model: str, found: list[dict], n: int, batch: int) -> tuple[dict[str, dict], float]:
-    backend = TransformersBackend(model, device="cpu", batch_size=batch)
+    backend = TransformersBackend(model, device="cpu", forward_batch=batch)
     params = SamplingParams(temperature=0.8, top_p=0.95, max_new_tokens=256, n=n, stop=DIFF_STOPS)
     prompts = [diff_prompt(c["file"], c["program"], c["message"]) for c in found]
     started = time.monotonic()

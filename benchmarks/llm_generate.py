@@ -72,14 +72,14 @@ def main() -> None:
     if args.model:
         for decoder in decoders:
             backends[decoder] = TransformersBackend(args.model, device=args.device, dtype=args.dtype,
-                                                    batch_size=max(batch_sizes), decoder=decoder)
+                                                    forward_batch=max(batch_sizes), decoder=decoder)
         name = f"{args.model} (trained)"
     else:
         with tempfile.TemporaryDirectory() as tmp:
             save_random_model(tmp, kind, **sizes)
             for decoder in decoders:
                 backends[decoder] = TransformersBackend(tmp, device=args.device, dtype=args.dtype,
-                                                        batch_size=max(batch_sizes), decoder=decoder)
+                                                        forward_batch=max(batch_sizes), decoder=decoder)
         for backend in backends.values():
             backend.eos_ids = set()
             backend.model.generation_config.eos_token_id = None
@@ -112,7 +112,7 @@ def main() -> None:
         times: dict[str, list[float]] = {d: [] for d in decoders}
         tokens: dict[str, list[int]] = {d: [] for d in decoders}
         for decoder, each in backends.items():
-            each.batch_size = batch
+            each.forward_batch = batch
             each.generate(prompts, params, seed=0)  # warm-up: kernels, caches
         for r in range(args.rounds):
             for decoder, each in backends.items():  # interleaved: the machine's noise falls on both

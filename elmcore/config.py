@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from elmcore.interfaces import PluginConfig
 from elmcore.plugins import PluginManager, UnknownComponent
@@ -158,10 +158,23 @@ def _unknown_key_message(where: str, key: str, accepted: list[str]) -> str:
 _Model = TypeVar("_Model", bound=BaseModel)
 
 
+def accepted_keys(model: type[BaseModel]) -> set[str]:
+    """The keys ``model`` reads: its fields' names and the older names a field still reads
+    (``validation_alias=AliasChoices(name, old_name)``), so stored configs keep resuming."""
+    keys = set(model.model_fields)
+    for field in model.model_fields.values():
+        if isinstance(field.validation_alias, AliasChoices):
+            keys.update(c for c in field.validation_alias.choices if isinstance(c, str))
+        elif isinstance(field.validation_alias, str):
+            keys.add(field.validation_alias)
+    return keys
+
+
 def _validate(model: type[_Model], values: dict[str, Any], where: str) -> _Model:
     accepted = list(model.model_fields)
+    known = accepted_keys(model)
     for key in values:
-        if key not in model.model_fields:
+        if key not in known:
             raise ConfigError(_unknown_key_message(where, key, accepted))
     try:
         return model(**values)
@@ -314,12 +327,12 @@ def _mutators(pm: PluginManager, raw: Any) -> tuple[ComponentConfig, ...]:
         except UnknownComponent as exc:
             raise ConfigError(f"mutator.name: {exc}") from exc
     for key in raw:
-        if not any(key in cls.Config.model_fields for cls in classes.values()):
+        if not any(key in accepted_keys(cls.Config) for cls in classes.values()):
             raise ConfigError(f"config key 'mutator.{key}' is not accepted by any of {', '.join(labels)}; give an "
                               f"operator's own keys as mutator.LABEL.KEY, e.g. --set mutator.{labels[0]}.KEY=VALUE")
     found = []
     for label, cls in classes.items():
-        shared = {k: v for k, v in raw.items() if k in cls.Config.model_fields}
+        shared = {k: v for k, v in raw.items() if k in accepted_keys(cls.Config)}
         options = _validate(cls.Config, {**shared, **own[label]}, f"mutator.{label}")
         found.append(ComponentConfig(f"mutator.{label}", cls.name, cls, options, label=label))
     return tuple(found)

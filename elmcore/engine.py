@@ -20,13 +20,13 @@ import numpy as np
 from elmcore.aims import NoWords, check_words
 from elmcore.config import ConfigError, RunConfig, resolve
 from elmcore.duplicates import Proposals, program_key
-from elmcore.interfaces import Domain, Mutator, QDAlgorithm
+from elmcore.interfaces import Domain, Mutator
+from elmcore.islands import RunArchive
 from elmcore.plugins import PluginManager
-from elmcore.islands import Islands
 from elmcore.portfolio import Bandit, Operators, PortfolioError
 from elmcore.rundir import CONFIG_FILE, new_run_meta, write_config_file
 from elmcore.store import CandidateRecord, RunStore, StoreError
-from elmcore.types import ArchiveStats, BatchStats, Child, Evaluation, IslandBatchStats, OperatorBatchStats, Outcome
+from elmcore.types import ArchiveStats, BatchStats, Child, Evaluation, OperatorBatchStats, Outcome
 from elmcore.workers import Job, WorkerPool
 
 STALLED_BATCHES = 5
@@ -79,6 +79,18 @@ class Progress:
         return self.percent(Outcome.VALID)
 
 
+@dataclass
+class _InFlight:
+    """A batch submitted for evaluation: its proposals, their generation time, when it was
+    submitted, the indices of the children that have a program, and the pool's job."""
+
+    proposals: Proposals
+    generate_seconds: float
+    submitted: float
+    runnable: list[int]
+    job: Job
+
+
 def refused_config(run_dir: str | Path, exc: Exception) -> RunError:
     """The error of a resume whose stored config the installed plugins no longer accept."""
     return RunError(f"the installed plugins refuse the config {run_dir} was started with ({exc}); resume it "
@@ -86,7 +98,7 @@ def refused_config(run_dir: str | Path, exc: Exception) -> RunError:
 
 
 def build_components(config: RunConfig | dict[str, Any], pm: PluginManager
-                     ) -> tuple[Domain, Operators, QDAlgorithm | Islands]:
+                     ) -> tuple[Domain, Operators, RunArchive]:
     """Instantiate the run's domain, mutators (one, or a portfolio) and QD algorithm; a
     component that refuses its config (ValueError) becomes a one-line ConfigError naming the
     section."""
@@ -107,11 +119,8 @@ def build_components(config: RunConfig | dict[str, Any], pm: PluginManager
     except ValueError as exc:
         raise ConfigError(f"mutator.name {config.mutator_name!r}: {exc}") from exc
     space = domain.behaviour_space()
-    if config.run.islands > 1:
-        qd: QDAlgorithm | Islands = Islands(lambda: config.qd.build(space=space, seed=config.run.seed),
-                                            config.run.islands, config.run.migrate_every, config.run.migrants)
-    else:
-        qd = config.qd.build(space=space, seed=config.run.seed)
+    qd = RunArchive(lambda: config.qd.build(space=space, seed=config.run.seed), config.run.islands,
+                    config.run.migrate_every, config.run.migrants)
     operators.space, operators.subject = list(qd.dimensions), domain.mutation_context().subject
     directed = [label for label, m in operators.mutators if m.directed]
     if directed:
@@ -144,7 +153,7 @@ class Engine:
     """One run, bound to its run directory. Create with ``Engine.start`` or ``Engine.resume``."""
 
     def __init__(self, run_dir: Path, config: RunConfig, pm: PluginManager, store: RunStore,
-                 components: tuple[Domain, Operators, QDAlgorithm | Islands] | None = None) -> None:
+                 components: tuple[Domain, Operators, RunArchive] | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.config = config
         self.pm = pm
@@ -153,7 +162,7 @@ class Engine:
         self._bandit_before_last: Bandit | None = None  # the portfolio's record before the last batch
         self.counts: dict[str, int] = store.outcome_counts()
         self.operator_counts = {op: c for op, c in store.operator_counts().items() if op != "seed"}
-        self._before_last: QDAlgorithm | Islands | None = None  # the archive before the last committed batch
+        self._before_last: RunArchive | None = None  # the archive before the last committed batch
         self.seen: dict[str, int] = {}  # hash of each normalised program proposed -> its first candidate
         self.stalled = store.trailing_stalled_batches()  # batches in a row with nothing but duplicates
         self._rebuild_archive()
@@ -204,14 +213,12 @@ class Engine:
         """Re-insert every committed valid candidate, batch by batch, and check that the
         archive decisions match what was recorded when the batch was first inserted."""
         last = self.store.next_batch() - 1
-        islands = self.qd if isinstance(self.qd, Islands) else None
         valid = dict(self.store.valid_by_batch())
-        for batch in range(last + 1) if islands is not None else sorted(valid):
+        for batch in range(last + 1):
             if batch == last and self.config.run.overlap:
                 self._before_last = copy.deepcopy(self.qd)  # batch last+1 was chosen from this state
             group = valid.get(batch, [])
-            if islands is not None:
-                islands.use(batch, everywhere=batch == 0 and not self.operators.invents)  # the seed batch
+            self.qd.use(batch, everywhere=batch == 0 and not self.operators.invents)  # the seed batch: every island
             results = self.qd.insert([c.id for c in group], [c.program for c in group], [c.fitness for c in group],
                                      [c.descriptors for c in group]) if group else []
             for candidate, result in zip(group, results):
@@ -221,8 +228,8 @@ class Engine:
                         f"{candidate.id} "
                         f"(batch {batch}): the run was made with another QD config or plugin version; "
                         "resume it with the versions listed by `elm plugins` at the time, or start a new run")
-            if islands is not None and islands.due(batch):
-                islands.migrate()
+            if self.qd.due(batch):
+                self.qd.migrate()
         if self.operators.portfolio:  # the portfolio's record, batch by batch as the run made it
             for batch, outcomes in self.store.operators_by_batch():
                 if batch == last and self.config.run.overlap:
@@ -235,7 +242,9 @@ class Engine:
         return self.config.run.evals
 
     def run(self, on_progress: Callable[[Progress], None] | None = None) -> ArchiveStats:
-        seed, batch_size, overlap = self.config.run.seed, self.config.run.batch_size, self.config.run.overlap
+        """Run batches until ``run.evals`` evaluations are done (duplicates cost none). With
+        ``run.overlap`` the next batch is generated while the current one is evaluated."""
+        batch_size, overlap = self.config.run.batch_size, self.config.run.overlap
         started = time.perf_counter()
         new_evals = 0
         done = self.store.evaluations()  # what the budget counts: every candidate but the duplicates
@@ -243,95 +252,40 @@ class Engine:
         if done >= self.budget:
             return self.qd.stats()
         self.seen = self._seen_programs()
-
-        def rng(k: int) -> np.random.Generator:
-            return np.random.default_rng([seed, k])
-
         first_id = self.store.count()  # candidate ids count duplicates too
         # the children of the next batch (every proposal, duplicates included), and their generation time
         staged: tuple[Proposals, float] | None = None
-        if overlap and self._before_last is not None and (
-                self.operators.invents or self._before_last.stats().filled > 0):
+        if overlap and self._before_last is not None and self._can_stage(self._before_last):
             # resuming: the uninterrupted run chose this batch's parents (and split) before the last batch was inserted
-            t0 = time.perf_counter()
-            staged = (self._propose(batch, min(batch_size, self.budget - done), rng(batch), self._before_last,
-                                    first_id, self._bandit_before_last), time.perf_counter() - t0)
+            staged = self._timed_propose(batch, min(batch_size, self.budget - done), self._before_last, first_id,
+                                         self._bandit_before_last)
         self._before_last = self._bandit_before_last = None
         pool = evaluation_pool(self.config, type(self.domain))
-        # a batch in flight: its proposals, generation seconds, when it was submitted, and its job
-        current: tuple[Proposals, float, float, tuple[list[int], Job]] | None = None
+        current: _InFlight | None = None  # the batch being evaluated
         try:
             while done < self.budget:
                 if current is None:
                     if staged is None:
-                        t0 = time.perf_counter()
-                        staged = (self._propose(batch, min(batch_size, self.budget - done), rng(batch), self.qd,
-                                                first_id), time.perf_counter() - t0)
-                    current = (*staged, time.perf_counter(), self._submit(staged[0].children, pool))
+                        staged = self._timed_propose(batch, min(batch_size, self.budget - done), self.qd, first_id)
+                    current = _InFlight(*staged, time.perf_counter(), *self._submit(staged[0].children, pool))
                     staged = None
-                proposals, generate_seconds, submitted, job = current
+                proposals = current.proposals
                 after = done + proposals.evaluations
                 following = None
-                if overlap and after < self.budget and (self.operators.invents or self.qd.stats().filled > 0):
+                if overlap and after < self.budget and self._can_stage(self.qd):
                     # the next batch is generated while this one is evaluated, and queued behind it at
                     # once, so the workers go on to it without waiting for this batch to be inserted
-                    t0 = time.perf_counter()
-                    next_proposals = self._propose(batch + 1, min(batch_size, self.budget - after), rng(batch + 1),
-                                                   self.qd, proposals.first_id + len(proposals.children))
-                    following = (next_proposals, time.perf_counter() - t0, time.perf_counter(),
-                                 self._submit(next_proposals.children, pool))
-                runnable, evaluating = job
-                evaluations = dict(zip(runnable, evaluating.result()))
-                if isinstance(self.qd, Islands):
-                    self.qd.use(batch, everywhere=batch == 0 and not self.operators.invents)  # the seed batch
-                records = self._insert(batch, proposals, evaluations)
-                evaluate_seconds = time.perf_counter() - submitted
+                    ahead = self._timed_propose(batch + 1, min(batch_size, self.budget - after), self.qd,
+                                                proposals.first_id + len(proposals.children))
+                    following = _InFlight(*ahead, time.perf_counter(), *self._submit(ahead[0].children, pool))
+                evaluations = dict(zip(current.runnable, current.job.result()))
+                records, stats = self._commit(batch, current, evaluations, after)
                 current = following
-                stats = self.qd.stats()
-                islands: tuple[IslandBatchStats, ...]
-                operators, islands, migrated = {}, (), None
-                if self.operators.portfolio:
-                    spent = [r for r in records if r.outcome != Outcome.DUPLICATE.value]  # duplicates cost nothing
-                    self.operators.bandit.credit((r.operator, r.entered, r.status) for r in spent)
-                    operators = self._operator_stats(records)
-                if isinstance(self.qd, Islands):
-                    islands = self.qd.island_stats()
-                    if self.qd.due(batch):
-                        migrated = self.qd.migrate()
-                committed = BatchStats(evals=after, filled=stats.filled, niches=stats.niches,
-                                       qd_score=stats.qd_score, max_fitness=stats.max_fitness,
-                                       duplicates=proposals.duplicates, operators=operators, islands=islands,
-                                       migrated=migrated)
-                self.store.commit_batch(batch, records, generate_seconds, evaluate_seconds, committed)
-                self.pm.batch_committed(self.run_dir, batch, committed, records)
-                for r in records:
-                    self.counts[r.outcome] = self.counts.get(r.outcome, 0) + 1
-                    if self.operators.portfolio and r.operator != "seed":
-                        mine = self.operator_counts.setdefault(
-                            r.operator, {"children": 0, "valid": 0, "entered": 0, "duplicates": 0})
-                        duplicate = r.outcome == Outcome.DUPLICATE.value
-                        mine["children"] += not duplicate
-                        mine["duplicates"] += duplicate
-                        mine["valid"] += r.outcome == Outcome.VALID.value
-                        mine["entered"] += int(r.entered)
                 done = after
                 first_id += len(records)
                 new_evals += proposals.evaluations
+                self._check_going(records, proposals, stats, done)
                 batch += 1
-                if stats.filled == 0 and not self.operators.invents:
-                    reasons = "; ".join(sorted({r.reason or r.outcome for r in records}))[:400]
-                    self._discard()
-                    raise RunError(f"no seed program of domain {self.domain.name!r} is valid ({reasons}); "
-                                   f"{self.domain.seed_advice()} (nothing was kept in {self.run_dir})")
-                self.stalled = self.stalled + 1 if records and not proposals.evaluations else 0
-                if self.stalled >= STALLED_BATCHES:
-                    raise RunError(
-                        f"mutator {self.operators.name!r} proposed only programs the run had already evaluated "
-                        f"in the last {self.stalled} batches ({self.counts.get(Outcome.DUPLICATE.value, 0)} duplicates "
-                        f"in all, with run.duplicate_retries={self.config.run.duplicate_retries} replacement rounds "
-                        f"per batch); the run stops at {done} of {self.budget} evaluations with everything stored "
-                        f"in {self.run_dir}. Raise the sampling temperature or run.duplicate_retries, or choose "
-                        "another mutator; `elm resume` tries again")
                 if on_progress:
                     on_progress(Progress(done, self.budget, batch - 1, time.perf_counter() - started, new_evals,
                                          stats, dict(self.counts),
@@ -341,6 +295,75 @@ class Engine:
             self.operators.close()
         return self.qd.stats()
 
+    def _can_stage(self, archive: RunArchive) -> bool:
+        """Whether a batch can be proposed from ``archive`` before the current one is inserted
+        (not while it is empty: the seed batch decides what the first children come from)."""
+        return self.operators.invents or archive.stats().filled > 0
+
+    def _timed_propose(self, batch: int, n: int, archive: RunArchive, first_id: int,
+                       bandit: Bandit | None = None) -> tuple[Proposals, float]:
+        t0 = time.perf_counter()
+        proposals = self._propose(batch, n, np.random.default_rng([self.config.run.seed, batch]), archive, first_id,
+                                  bandit)
+        return proposals, time.perf_counter() - t0
+
+    def _commit(self, batch: int, flight: _InFlight, evaluations: dict[int, Evaluation],
+                evals: int) -> tuple[list[CandidateRecord], ArchiveStats]:
+        """Insert batch ``batch``'s evaluated children, credit the portfolio, migrate between
+        islands, and write the batch with its statistics (``evals`` done after it) to the store;
+        then the hooks hear of it. Returns its records and the archive's statistics."""
+        evaluate_seconds = time.perf_counter() - flight.submitted
+        proposals = flight.proposals
+        self.qd.use(batch, everywhere=batch == 0 and not self.operators.invents)  # the seed batch: every island
+        records = self._insert(batch, proposals, evaluations)
+        stats = self.qd.stats()
+        operators: dict[str, OperatorBatchStats] = {}
+        if self.operators.portfolio:
+            spent = [r for r in records if r.outcome is not Outcome.DUPLICATE]  # duplicates cost nothing
+            self.operators.bandit.credit((r.operator, r.entered, r.status) for r in spent)
+            operators = self._operator_stats(records)
+        islands = self.qd.island_stats()
+        migrated = self.qd.migrate() if self.qd.due(batch) else None
+        committed = BatchStats(evals=evals, filled=stats.filled, niches=stats.niches, qd_score=stats.qd_score,
+                               max_fitness=stats.max_fitness, duplicates=proposals.duplicates, operators=operators,
+                               islands=islands, migrated=migrated)
+        self.store.commit_batch(batch, records, flight.generate_seconds, evaluate_seconds, committed)
+        self.pm.batch_committed(self.run_dir, batch, committed, records)
+        self._tally(records)
+        return records, stats
+
+    def _tally(self, records: list[CandidateRecord]) -> None:
+        """Add a committed batch to the run's outcome counts (and each portfolio operator's)."""
+        for r in records:
+            self.counts[r.outcome] = self.counts.get(r.outcome, 0) + 1
+            if self.operators.portfolio and r.operator != "seed":
+                mine = self.operator_counts.setdefault(
+                    r.operator, {"children": 0, "valid": 0, "entered": 0, "duplicates": 0})
+                duplicate = r.outcome is Outcome.DUPLICATE
+                mine["children"] += not duplicate
+                mine["duplicates"] += duplicate
+                mine["valid"] += r.outcome is Outcome.VALID
+                mine["entered"] += int(r.entered)
+
+    def _check_going(self, records: list[CandidateRecord], proposals: Proposals, stats: ArchiveStats,
+                     done: int) -> None:
+        """Stop the run with a RunError when it cannot go on: no seed was valid (nothing is
+        kept), or the mutator has proposed nothing new for ``STALLED_BATCHES`` batches."""
+        if stats.filled == 0 and not self.operators.invents:
+            reasons = "; ".join(sorted({r.reason or r.outcome for r in records}))[:400]
+            self._discard()
+            raise RunError(f"no seed program of domain {self.domain.name!r} is valid ({reasons}); "
+                           f"{self.domain.seed_advice()} (nothing was kept in {self.run_dir})")
+        self.stalled = self.stalled + 1 if records and not proposals.evaluations else 0
+        if self.stalled >= STALLED_BATCHES:
+            raise RunError(
+                f"mutator {self.operators.name!r} proposed only programs the run had already evaluated "
+                f"in the last {self.stalled} batches ({self.counts.get(Outcome.DUPLICATE, 0)} duplicates "
+                f"in all, with run.duplicate_retries={self.config.run.duplicate_retries} replacement rounds "
+                f"per batch); the run stops at {done} of {self.budget} evaluations with everything stored "
+                f"in {self.run_dir}. Raise the sampling temperature or run.duplicate_retries, or choose "
+                "another mutator; `elm resume` tries again")
+
     def _seen_programs(self) -> dict[str, int]:
         """Hash of every program the run has proposed for evaluation -> its first candidate,
         from the store (a store written before hashes were stored: hashed here)."""
@@ -349,7 +372,7 @@ class Engine:
             seen.setdefault(program_key(self.domain, program), cid)
         return seen
 
-    def _propose(self, batch: int, n: int, rng: np.random.Generator, archive: QDAlgorithm | Islands, first_id: int,
+    def _propose(self, batch: int, n: int, rng: np.random.Generator, archive: RunArchive, first_id: int,
                  bandit: Bandit | None = None) -> Proposals:
         """Batch ``batch``: ``n`` children, and for each that repeats a program the run has
         already seen, a replacement from the same operator, up to ``run.duplicate_retries``
@@ -373,10 +396,9 @@ class Engine:
             repeated = proposals.add(more, self.seen, self.domain, reject)
         return proposals
 
-    def _children(self, batch: int, n: int, rng: np.random.Generator, archive: QDAlgorithm | Islands,
+    def _children(self, batch: int, n: int, rng: np.random.Generator, archive: RunArchive,
                   bandit: Bandit | None = None) -> list[Child]:
-        if isinstance(archive, Islands):
-            archive.use(batch)
+        archive.use(batch)
         if not self.operators.invents and archive.stats().filled == 0:
             if self.store.count() > 0:
                 raise RunError("the archive is empty although candidates were evaluated: no seed was valid; "
@@ -392,7 +414,7 @@ class Engine:
         """Per operator of a portfolio: its share of this batch, its children, how many entered
         the archive, and the share the bandit gives it next."""
         shares = self.operators.bandit.shares()
-        spent = [r for r in records if r.outcome != Outcome.DUPLICATE.value]
+        spent = [r for r in records if r.outcome is not Outcome.DUPLICATE]
         out = {}
         for label in self.operators.labels:
             mine = [r for r in spent if r.operator == label]
@@ -419,7 +441,7 @@ class Engine:
                 ev = Evaluation.failed(outcome, child.reason or "the mutator produced no program")
             records.append(CandidateRecord(
                 id=first_id + i, batch=batch, parent_id=child.parent_id, operator=child.operator,
-                program=child.program, outcome=ev.outcome.value, reason=ev.reason, message=child.message,
+                program=child.program, outcome=ev.outcome, reason=ev.reason, message=child.message,
                 prompt=child.prompt, completion=child.completion, diff=child.diff, fitness=ev.fitness,
                 descriptors=ev.descriptors, eval_seconds=ev.seconds,
                 extras={**child.meta, **ev.extras} or None, program_hash=proposals.keys[i],
@@ -429,7 +451,7 @@ class Engine:
                         or len(ev.descriptors) != len(self.qd.dimensions) \
                         or not np.all(np.isfinite(ev.descriptors)):
                     rec = records[-1]
-                    rec.outcome, rec.reason = Outcome.INVALID.value, (
+                    rec.outcome, rec.reason = Outcome.INVALID, (
                         f"domain returned a valid outcome with unusable fitness {ev.fitness!r} or descriptors "
                         f"{ev.descriptors!r} (expected {len(self.qd.dimensions)} finite numbers)")
                     continue
@@ -440,7 +462,7 @@ class Engine:
                                      [records[i].fitness for i in valid],  # type: ignore[misc]
                                      [records[i].descriptors for i in valid])  # type: ignore[misc]
             for i, result in zip(valid, results):
-                records[i].niche, records[i].status, records[i].entered = (result.niche, result.status.value,
+                records[i].niche, records[i].status, records[i].entered = (result.niche, result.status,
                                                                            result.added)
         return records
 

@@ -1,4 +1,6 @@
-"""Islands: several archives evolving side by side (``run.islands``), exchanging elites.
+"""The run's archive: one QD archive, or several islands evolving side by side
+(``run.islands``) that exchange elites. The engine always speaks to a ``RunArchive``; with one
+island it is the QD algorithm itself (nothing is copied), so a plain run pays nothing for it.
 
 Batch ``k`` draws its parents from island ``k % islands`` and its children compete there;
 the seed batch enters every island. After every ``run.migrate_every`` batches, each island
@@ -21,12 +23,16 @@ from elmcore.interfaces import QDAlgorithm
 from elmcore.types import ArchiveStats, Dimension, Elite, InsertResult, IslandBatchStats
 
 
-class Islands:
-    """``count`` archives made by ``make`` and their union, used as the run's archive."""
+class RunArchive:
+    """``count`` archives made by ``make`` and, with more than one, their union: the archive
+    a run selects parents from, inserts into and reports. One island is its own union."""
 
-    def __init__(self, make: Callable[[], QDAlgorithm], count: int, migrate_every: int, migrants: int) -> None:
+    def __init__(self, make: Callable[[], QDAlgorithm], count: int = 1, migrate_every: int = 1,
+                 migrants: int = 0) -> None:
+        if count < 1:
+            raise ValueError(f"a run needs at least one island, got {count}")
         self.islands = [make() for _ in range(count)]
-        self.union = make()
+        self.union = self.islands[0] if count == 1 else make()
         self.migrate_every = migrate_every
         self.migrants = migrants
         self.active = 0
@@ -57,12 +63,14 @@ class Islands:
 
     def insert(self, ids: Sequence[int], programs: Sequence[str], fitness: Sequence[float],
                descriptors: Sequence[Sequence[float]]) -> list[InsertResult]:
-        results = self.islands[self.active].insert(ids, programs, fitness, descriptors)
+        active = self.islands[self.active]
+        results = active.insert(ids, programs, fitness, descriptors)
         if self.everywhere:
-            for i, island in enumerate(self.islands):
-                if i != self.active:
+            for island in self.islands:
+                if island is not active:
                     island.insert(ids, programs, fitness, descriptors)
-        self.union.insert(ids, programs, fitness, descriptors)
+        if self.union is not active:
+            self.union.insert(ids, programs, fitness, descriptors)
         return results
 
     def elites(self) -> list[Elite]:
@@ -72,9 +80,14 @@ class Islands:
         return self.union.stats()
 
     # -- islands ------------------------------------------------------------------------
+    @property
+    def several(self) -> bool:
+        """Whether the run has islands (more than one archive)."""
+        return len(self.islands) > 1
+
     def due(self, batch: int) -> bool:
         """Whether elites migrate after ``batch``."""
-        return len(self.islands) > 1 and (batch + 1) % self.migrate_every == 0
+        return self.several and (batch + 1) % self.migrate_every == 0
 
     def migrate(self) -> int:
         """Each island's best elites go to the next island of the ring; returns how many moved."""
@@ -91,5 +104,8 @@ class Islands:
         return moved
 
     def island_stats(self) -> tuple[IslandBatchStats, ...]:
+        """Each island's niches and QD score; empty for a run without islands."""
+        if not self.several:
+            return ()
         return tuple(IslandBatchStats(filled=s.filled, qd_score=s.qd_score)
                      for s in (island.stats() for island in self.islands))

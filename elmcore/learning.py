@@ -278,7 +278,7 @@ class Learning:
         first = self.store.count()
         return [CandidateRecord(
             id=first + i, batch=iteration, parent_id=None, operator=child.operator, program=child.program,
-            outcome=ev.outcome.value, reason=ev.reason, message=condition, prompt=child.prompt,
+            outcome=ev.outcome, reason=ev.reason, message=condition, prompt=child.prompt,
             completion=child.completion, fitness=ev.fitness, descriptors=ev.descriptors, eval_seconds=ev.seconds,
             extras={"condition": condition, "reward": reward, **child.meta, **ev.extras})
             for i, (child, condition, ev, reward) in enumerate(zip(children, conditions, evaluations, rewards))]

@@ -32,11 +32,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from elmcore.aims import aim_for
-from elmcore.interfaces import Mutator, QDAlgorithm
+from elmcore.interfaces import Mutator
 from elmcore.types import Child, Dimension, Parent
 
 if TYPE_CHECKING:
-    from elmcore.islands import Islands
+    from elmcore.islands import RunArchive
 
 DECAY = 0.9
 
@@ -128,13 +128,13 @@ class Operators:
     def snapshot(self) -> Bandit:
         return copy.deepcopy(self.bandit)
 
-    def children(self, n: int, archive: QDAlgorithm | Islands, rng: np.random.Generator, bandit: Bandit | None = None
+    def children(self, n: int, archive: RunArchive, rng: np.random.Generator, bandit: Bandit | None = None
                  ) -> list[Child]:
         """A batch of ``n`` children from parents selected in ``archive`` (or invented), split
         among the operators by ``bandit`` (the current one unless given)."""
         return self.make((bandit or self.bandit).split(n), archive, rng)
 
-    def make(self, counts: dict[str, int], archive: QDAlgorithm | Islands, rng: np.random.Generator) -> list[Child]:
+    def make(self, counts: dict[str, int], archive: RunArchive, rng: np.random.Generator) -> list[Child]:
         """``counts[label]`` children from each operator (in label order), parents selected in
         ``archive`` in one draw; also how duplicates are replaced."""
         if self.invents:

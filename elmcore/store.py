@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from elmcore.types import BatchStats
+from elmcore.types import BatchStats, InsertStatus, Outcome
 
 STORE_FILE = "store.sqlite"
 LOCK_FILE = STORE_FILE + ".lock"  # held (flock) by the one process that writes the run
@@ -73,14 +73,16 @@ class StoreError(RuntimeError):
 
 @dataclass
 class CandidateRecord:
-    """One row of the ``candidates`` table."""
+    """One row of the ``candidates`` table. ``outcome`` and ``status`` are enums (string
+    enums: they compare equal to their values); a value given as its string is converted,
+    and one that is neither raises ``ValueError`` naming it."""
 
     id: int
     batch: int
     parent_id: int | None
     operator: str
     program: str | None
-    outcome: str
+    outcome: Outcome
     reason: str | None = None
     message: str | None = None
     prompt: str | None = None
@@ -89,12 +91,24 @@ class CandidateRecord:
     fitness: float | None = None
     descriptors: tuple[float, ...] | None = None
     niche: int | None = None
-    status: str | None = None
+    status: InsertStatus | None = None  # valid candidates: how the archive took it
     entered: bool = False
     eval_seconds: float | None = None
     extras: dict[str, Any] | None = None
     program_hash: str | None = None  # sha256 of the domain's normalised program (elmcore.duplicates)
     duplicate_of: int | None = None  # outcome "duplicate": the candidate whose program this repeats
+
+    def __post_init__(self) -> None:
+        self.outcome = _member(Outcome, self.outcome, f"the outcome of candidate {self.id}")
+        if self.status is not None:
+            self.status = _member(InsertStatus, self.status, f"the insert status of candidate {self.id}")
+
+
+def _member(enum: Any, value: Any, what: str) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        raise ValueError(f"{what} is {value!r}, not one of {', '.join(m.value for m in enum)}") from None
 
 
 _COLUMNS = ("id", "batch", "parent_id", "operator", "message", "prompt", "completion", "diff", "program",
@@ -410,9 +424,9 @@ class RunStore:
         # reply): one that UTF-8 cannot hold must not make the batch, and so the run, fail
         rows = [(
             r.id, r.batch, r.parent_id, storable(r.operator), storable(r.message), storable(r.prompt),
-            storable(r.completion), storable(r.diff), storable(r.program), storable(r.outcome), storable(r.reason),
+            storable(r.completion), storable(r.diff), storable(r.program), r.outcome.value, storable(r.reason),
             _finite_or_none(r.fitness), json.dumps(list(r.descriptors)) if r.descriptors is not None else None,
-            r.niche, storable(r.status), int(r.entered), r.eval_seconds,
+            r.niche, r.status.value if r.status is not None else None, int(r.entered), r.eval_seconds,
             json.dumps(storable(r.extras), default=lambda o: storable(str(o))) if r.extras else None, now,
             r.program_hash, r.duplicate_of,
         ) for r in records]
@@ -623,4 +637,7 @@ class RunStore:
             data["descriptors"] = self._descriptors(data["descriptors"], data["id"])
         if data["extras"] is not None:
             data["extras"] = self._decode(data["extras"], f"the extras of candidate {data['id']}", dict)
-        return CandidateRecord(**data)
+        try:
+            return CandidateRecord(**data)
+        except ValueError as exc:  # an outcome or status no run writes
+            raise StoreError(f"run store {self.path}: {exc}; {_EDITED}") from None

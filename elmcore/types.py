@@ -8,11 +8,11 @@ between processes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """What became of one candidate, from mutation through evaluation.
 
     The classes are ordered by how far the candidate got:
@@ -33,7 +33,7 @@ class Outcome(str, Enum):
     VALID = "valid"
 
 
-class InsertStatus(str, Enum):
+class InsertStatus(StrEnum):
     """Result of offering one candidate to an archive, judged against the archive as it
     was before the batch (pyribs semantics). Whether it is stored is ``InsertResult.added``."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, model_validator
 
 from elmcore import PluginConfig
 from elm_llm.backend import Backend
@@ -37,7 +37,9 @@ class LLMConfig(PluginConfig):
                                     "programs are dropped as duplicates before evaluation")
     top_p: float = Field(0.95, gt=0.0, le=1.0)
     max_new_tokens: int = Field(512, ge=1, le=32768)
-    batch_size: int = Field(32, ge=1, description="sequences per forward pass (hf)")
+    forward_batch: int = Field(32, ge=1, validation_alias=AliasChoices("forward_batch", "batch_size"),
+                               description="hf: sequences per forward pass (not run.batch_size, the children per "
+                                           "batch; the key was called batch_size before, which still reads)")
     device: str = Field("auto", description="hf: 'auto' (cuda if available), 'cpu', 'cuda', 'cuda:1', ...")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto", description="hf: auto = bfloat16 on a GPU, float32 on CPU")
@@ -103,8 +105,8 @@ class SampleConfig(LLMConfig):
                                        "on `elm dataset programs`, a hub id, or the server's model name")
     max_new_tokens: int = Field(1024, ge=1, le=32768, description="longest program in tokens (an elm-trained "
                                                                    "model also stops at its own limit)")
-    batch_size: int = Field(128, ge=1, description="sequences per forward pass (hf): a whole `elm sample` "
-                                                   "batch in one pass")
+    forward_batch: int = Field(128, ge=1, validation_alias=AliasChoices("forward_batch", "batch_size"),
+                               description="hf: sequences per forward pass: a whole `elm sample` batch in one pass")
     prefix: str = Field("", description="text every program starts with; the model writes the rest")
     start_text: str | None = Field(None, description="text put before the prefix; default: the model's "
                                                      "start-of-document token (hf), nothing (openai)")
@@ -121,4 +123,4 @@ def make_backend(config: LLMConfig) -> Backend:
     from elm_llm.hf_backend import TransformersBackend
 
     return TransformersBackend(config.model, device=config.device, dtype=config.dtype,
-                               batch_size=config.batch_size, decoder=config.decoder)
+                               forward_batch=config.forward_batch, decoder=config.decoder)

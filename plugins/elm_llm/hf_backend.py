@@ -25,9 +25,9 @@ _PADDED_DECODE_FILTER = _PaddedDecodeWarningFilter()
 
 
 class TransformersBackend(Backend):
-    """A causal LM run in this process. ``batch_size`` counts sequences per forward pass."""
+    """A causal LM run in this process. ``forward_batch`` counts sequences per forward pass."""
 
-    def __init__(self, model: str, device: str = "auto", dtype: str = "auto", batch_size: int = 8,
+    def __init__(self, model: str, device: str = "auto", dtype: str = "auto", forward_batch: int = 8,
                  decoder: str = "auto") -> None:
         import torch
         from transformers.utils import logging as hf_logging
@@ -36,7 +36,7 @@ class TransformersBackend(Backend):
         if _PADDED_DECODE_FILTER not in modeling_logger.filters:
             modeling_logger.addFilter(_PADDED_DECODE_FILTER)
         self.model_name = model
-        self.batch_size = max(1, int(batch_size))
+        self.forward_batch = max(1, int(forward_batch))
         self.device = resolve_device(device, option="mutator.device")
         self.dtype = resolve_dtype(dtype, self.device)
         self.tokenizer, self.model = load_causal_lm(model, self.dtype, option="--model")
@@ -93,7 +93,7 @@ class TransformersBackend(Backend):
                 runnable.append(i)
         # similar lengths together: less padding per batch
         runnable.sort(key=lambda i: len(encoded[i]))
-        per_batch = max(1, self.batch_size // n)
+        per_batch = max(1, self.forward_batch // n)
         for b, start in enumerate(range(0, len(runnable), per_batch)):
             chunk = runnable[start:start + per_batch]
             batch_seed = None if seed is None else (seed + b) % (2**63)
@@ -152,8 +152,8 @@ class TransformersBackend(Backend):
                     new_tokens = out[:, input_ids.shape[1]:].tolist()
             except torch.cuda.OutOfMemoryError:
                 raise LLMError(f"out of GPU memory generating {len(batch_ids) * n} sequences of up to "
-                               f"{params.max_new_tokens} tokens; lower mutator.batch_size "
-                               f"(now {self.batch_size}) or max_new_tokens") from None
+                               f"{params.max_new_tokens} tokens; lower mutator.forward_batch "
+                               f"(now {self.forward_batch}) or max_new_tokens") from None
         completions = []
         ends = self.eos_ids | stop_ids
         for row in new_tokens:

@@ -70,3 +70,19 @@ def test_switching_component_drops_the_files_options(pm, tmp_path):
     path.write_text("domain: {name: parity, bugs: 2}\nmutator: shift\n")
     resolved = build_config(pm, path, {"domain.name": "number"}).as_dict()
     assert resolved["domain"]["name"] == "number" and "bugs" not in resolved["domain"]
+
+
+def test_a_renamed_key_still_reads_under_its_old_name():
+    """mutator.batch_size became mutator.forward_batch (sequences per forward pass, unlike
+    run.batch_size): configs stored under the old name still resolve, portfolios included."""
+    full = PluginManager().load()
+    for shared in ("batch_size", "forward_batch"):
+        config = build_config(full, shortcuts={"domain.name": "parity", "mutator.name": "diff"},
+                              overrides=[f"mutator.{shared}=4"])
+        assert config.as_dict()["mutator"]["forward_batch"] == 4 and "batch_size" not in config.as_dict()["mutator"]
+    portfolio = build_config(full, shortcuts={"domain.name": "parity", "mutator.name": "gp,diff"},
+                             overrides=["mutator.batch_size=5"])
+    assert portfolio.as_dict()["mutator"]["diff"]["forward_batch"] == 5
+    with pytest.raises(ConfigError, match="Did you mean 'forward_batch'"):
+        build_config(full, shortcuts={"domain.name": "parity", "mutator.name": "diff"},
+                     overrides=["mutator.forward_btch=4"])

@@ -148,6 +148,19 @@ def test_store_batch_is_atomic(tmp_path):
     assert store.count() == 1 and store.next_batch() == 1
 
 
+def test_records_carry_outcome_and_status_as_enums(pm, tmp_path):
+    from elmcore import InsertStatus, Outcome
+    from elmcore.store import CandidateRecord
+    Engine.start(tmp_path / "r", toy_config(pm, evals=60), pm).run()
+    records = list(RunStore.open(tmp_path / "r").iter_candidates())
+    assert all(isinstance(r.outcome, Outcome) for r in records)
+    entered = [r for r in records if r.entered]
+    assert entered and all(r.status in (InsertStatus.NEW, InsertStatus.IMPROVED) for r in entered)
+    assert f"{records[0].outcome}" == "valid" and records[0].outcome == "valid"  # a string enum, written as its value
+    with pytest.raises(ValueError, match="the outcome of candidate 7 is 'fine', not one of no_edit"):
+        CandidateRecord(id=7, batch=0, parent_id=None, operator="m", program="x", outcome="fine")
+
+
 def elm(*args, **kw):
     return subprocess.run([sys.executable, "-m", "elmcore.cli", *args], capture_output=True, text=True, **kw)
 

@@ -10,7 +10,7 @@ import pytest
 
 from elmcore.config import build_config
 from elmcore.engine import Engine
-from elmcore.islands import Islands
+from elmcore.islands import RunArchive
 from elmcore.plugins import PluginManager
 from elmcore.types import Dimension
 from toys import ToyPlugin, resumed_rows, store_rows as rows
@@ -30,7 +30,7 @@ def island_config(pm, **run):
 def test_migration_sends_each_islands_best_to_the_next(pm):
     config = build_config(pm, shortcuts={"domain.name": "number", "mutator.name": "shift"})
     space = [Dimension("value", -20.0, 20.0, 40)]
-    islands = Islands(lambda: config.qd.build(space=space, seed=0), count=3, migrate_every=2, migrants=2)
+    islands = RunArchive(lambda: config.qd.build(space=space, seed=0), count=3, migrate_every=2, migrants=2)
     for island, (ids, values) in enumerate([((1, 2, 3), (1.0, 2.0, 3.0)), ((4,), (10.0,)), ((), ())]):
         islands.use(island)
         if ids:

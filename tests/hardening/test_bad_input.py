@@ -164,6 +164,8 @@ EDITS = {  # what a hand edit did -> (SQL, the commands that read it, what their
     "garbage stats of a batch": ("UPDATE batches SET stats = '['", REPORT, "is not valid JSON"),
     "text in the batch stats": ("UPDATE batches SET stats = '{\"evals\": 5, \"filled\": \"many\"}'", STATUS + REPORT,
                                 "stats of batch"),
+    "an insert status no run writes": ("UPDATE candidates SET status = 'grand' WHERE entered = 1", REPORT,
+                                       "the insert status of candidate"),
     "garbage descriptors of an elite": ("UPDATE candidates SET descriptors = 'oops' WHERE entered = 1", REPORT,
                                         "descriptors of candidate"),
 }

@@ -16,7 +16,7 @@ PROMPTS = ["<NME> parity.py\n<BEF> def parity(b1, b2, b3, b4):\n", "def f():", "
 @pytest.fixture(scope="module", params=["auto", "generate"])
 def backend(tiny_model, request):
     """Both sampling loops: elm's cached one (auto, for GPT-2) and transformers' generate."""
-    made = TransformersBackend(tiny_model, batch_size=4, decoder=request.param)
+    made = TransformersBackend(tiny_model, forward_batch=4, decoder=request.param)
     assert (made.decoder is not None) == (request.param == "auto")
     return made
 
@@ -84,7 +84,7 @@ def test_chat_needs_a_chat_template(backend, tiny_chat_model):
     conversation = [[{"role": "user", "content": "Fix the bugs."}]]
     with pytest.raises(LLMError, match="no chat template"):
         backend.chat(conversation, SamplingParams(max_new_tokens=4))
-    chat = TransformersBackend(tiny_chat_model, batch_size=2)
+    chat = TransformersBackend(tiny_chat_model, forward_batch=2)
     assert chat.supports_chat
     assert len(chat.chat(conversation * 3, SamplingParams(max_new_tokens=4), seed=0)) == 3
 

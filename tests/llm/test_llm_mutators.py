@@ -138,7 +138,7 @@ def test_one_batch_with_every_kind_of_reply_loses_nothing(fake_openai, parity_co
 # -- tiny transformers models -----------------------------------------------------------------
 @pytest.mark.parametrize("cls", [DiffMutator, PromptMutator])
 def test_random_model_output_is_classified_not_crashing(tiny_model, parity_context, cls):
-    mutator = cls(cls.Config(model=tiny_model, max_new_tokens=24, batch_size=3, temperature=1.0), parity_context)
+    mutator = cls(cls.Config(model=tiny_model, max_new_tokens=24, forward_batch=3, temperature=1.0), parity_context)
     first = mutator.mutate(parents(5), np.random.default_rng(42))
     again = mutator.mutate(parents(5), np.random.default_rng(42))
     assert len(first) == 5
