@@ -23,13 +23,18 @@ class LLMError(ValueError):
 
 @dataclass(frozen=True)
 class SamplingParams:
-    """How to sample: ``temperature`` 0 means greedy decoding; ``n`` samples per prompt."""
+    """How to sample: ``temperature`` 0 means greedy decoding; ``n`` samples per prompt.
+
+    ``copy_from`` (one program per prompt, or None) asks for guided diffs: the lines a diff
+    keeps or removes are copied from that program (``guided.py``). The transformers backend
+    does it with elm's GPT-2 loop; other backends and models sample unguided."""
 
     temperature: float = 0.8
     top_p: float = 0.95
     max_new_tokens: int = 256
     n: int = 1
     stop: tuple[str, ...] = ()
+    copy_from: tuple[str, ...] | None = None
 
 
 @dataclass

@@ -21,6 +21,7 @@ options this loop does not implement) use ``generate``: :func:`supports` says wh
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, Callable
 
 import torch
@@ -133,10 +134,14 @@ class GPT2Decoder:
     def sample(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new_tokens: int,
                temperature: float, top_p: float, end_ids: set[int],
                stop_check: Callable[[list[int]], bool] | None = None,
-               generator: torch.Generator | None = None) -> list[list[int]]:
+               generator: torch.Generator | None = None,
+               guides: Sequence[Any] | None = None, line_starts: torch.Tensor | None = None) -> list[list[int]]:
         """New tokens for each row of left-padded ``input_ids``: up to ``max_new_tokens``, the
         end token included when one was written. ``stop_check(tokens)`` (optional) is asked
-        every few steps whether a row's text holds a stop string; a row it says yes to ends."""
+        every few steps whether a row's text holds a stop string; a row it says yes to ends.
+        ``guides`` (optional, one per row or None) see each sampled token and return the one
+        the row writes instead (``guided.DiffGuide``); a row whose guide ``needs_newline``
+        samples only among the tokens ``line_starts`` (a mask over the vocabulary) allows."""
         batch, length = input_ids.shape
         max_new_tokens = max(0, min(max_new_tokens, self.positions - length))
         written: list[list[int]] = [[] for _ in range(batch)]
@@ -152,7 +157,19 @@ class GPT2Decoder:
         ends = torch.tensor(sorted(end_ids), dtype=torch.long, device=input_ids.device)
         done = torch.zeros(batch, dtype=torch.bool, device=input_ids.device)  # rows that ended, still in the batch
         for step in range(max_new_tokens):
-            token = self._choose(hidden @ self.lm_head.T, temperature, top_p, generator)
+            logits = hidden @ self.lm_head.T
+            if guides is not None and line_starts is not None:
+                held = [i for i, row in enumerate(rows.tolist())
+                        if guides[row] is not None and guides[row].needs_newline]
+                if held:
+                    logits[held] = logits[held].masked_fill(~line_starts, -math.inf)
+            token = self._choose(logits, temperature, top_p, generator)
+            if guides is not None:
+                chosen = token.tolist()
+                for i, (row, ended) in enumerate(zip(rows.tolist(), done.tolist())):
+                    if not ended and guides[row] is not None:
+                        chosen[i] = guides[row].next(chosen[i])
+                token = torch.tensor(chosen, dtype=token.dtype, device=token.device)
             for row, tok, ended in zip(rows.tolist(), token.tolist(), done.tolist()):
                 if not ended:
                     written[row].append(tok)

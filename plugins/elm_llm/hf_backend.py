@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from elm_llm.backend import Backend, ChatMessages, Completion, LLMError, SamplingParams, cut_at_stop
 from elm_llm.decoding import GPT2Decoder, supports
+from elm_llm.guided import DiffGuide
 from elm_llm.runtime import context_length, load_causal_lm, resolve_device, resolve_dtype
 
 MIN_NEW_TOKENS = 64  # what a prompt near the end of the context is still given; max_new_tokens shrinks to fit
@@ -57,6 +58,18 @@ class TransformersBackend(Backend):
         # elm's own sampling loop where it reproduces the model (GPT-2), generate otherwise
         self.decoder = GPT2Decoder(self.model) if decoder == "auto" and supports(self.model) else None
         self._torch = torch
+        self._vocab_text: list[str] | None = None
+
+    @property
+    def guides_diffs(self) -> bool:
+        """Whether ``SamplingParams.copy_from`` is honoured (elm's GPT-2 loop)."""
+        return self.decoder is not None
+
+    def _vocab(self) -> list[str]:
+        """Each token's text, for the diff guides (built once)."""
+        if self._vocab_text is None:
+            self._vocab_text = [self.tokenizer.decode([i]) for i in range(len(self.tokenizer))]
+        return self._vocab_text
 
     def describe(self) -> str:
         loop = "cached loop" if self.decoder is not None else "generate"
@@ -97,7 +110,8 @@ class TransformersBackend(Backend):
         for b, start in enumerate(range(0, len(runnable), per_batch)):
             chunk = runnable[start:start + per_batch]
             batch_seed = None if seed is None else (seed + b) % (2**63)
-            outputs = self._generate_batch([encoded[i] for i in chunk], params, n, batch_seed)
+            sources = [params.copy_from[i] for i in chunk] if params.copy_from is not None else None
+            outputs = self._generate_batch([encoded[i] for i in chunk], params, n, batch_seed, sources)
             for j, i in enumerate(chunk):
                 for k in range(n):
                     comp = outputs[j * n + k]
@@ -120,7 +134,7 @@ class TransformersBackend(Backend):
         return ids, tuple(texts)
 
     def _generate_batch(self, batch_ids: list[list[int]], params: SamplingParams, n: int,
-                        seed: int | None) -> list[Completion]:
+                        seed: int | None, sources: list[str] | None = None) -> list[Completion]:
         torch = self._torch
         padded = self.tokenizer.pad({"input_ids": batch_ids}, padding=True, return_tensors="pt")
         input_ids = padded["input_ids"].to(self.device)
@@ -146,7 +160,7 @@ class TransformersBackend(Backend):
             try:
                 if self.decoder is not None:
                     new_tokens = self._cached_loop(input_ids, attention_mask, kwargs["max_new_tokens"], params, n,
-                                                   stop_ids, stop_texts, seed)
+                                                   stop_ids, stop_texts, seed, sources)
                 else:
                     out = self.model.generate(**kwargs)
                     new_tokens = out[:, input_ids.shape[1]:].tolist()
@@ -155,6 +169,7 @@ class TransformersBackend(Backend):
                                f"{params.max_new_tokens} tokens; lower mutator.forward_batch "
                                f"(now {self.forward_batch}) or max_new_tokens") from None
         completions = []
+        guided = sources is not None and self.decoder is not None
         ends = self.eos_ids | stop_ids
         for row in new_tokens:
             end = next((t for t, tok in enumerate(row) if tok in ends), None)
@@ -163,13 +178,17 @@ class TransformersBackend(Backend):
             while ids and ids[-1] == self.tokenizer.pad_token_id:  # rows that finished early are padded
                 ids = ids[:-1]
             text, hit_stop = cut_at_stop(self.tokenizer.decode(ids, skip_special_tokens=False), params.stop)
+            if guided and not (hit_eos or hit_stop):  # out of tokens: a copied line may be cut short
+                text = text[:text.rfind("\n") + 1]
             completions.append(Completion(prompt_index=-1, text=text, tokens=len(ids),
                                           finish_reason="stop" if (hit_eos or hit_stop) else "length"))
         return completions
 
     def _cached_loop(self, input_ids, attention_mask, max_new_tokens: int, params: SamplingParams, n: int,
-                     stop_ids: set[int], stop_texts: tuple[str, ...], seed: int | None) -> list[list[int]]:
-        """``generate``'s job done by elm's GPT-2 loop (decoding.py): each prompt ``n`` times."""
+                     stop_ids: set[int], stop_texts: tuple[str, ...], seed: int | None,
+                     sources: list[str] | None = None) -> list[list[int]]:
+        """``generate``'s job done by elm's GPT-2 loop (decoding.py): each prompt ``n`` times,
+        each row guided by its prompt's program in ``sources`` when given."""
         torch = self._torch
         if n > 1:
             input_ids = input_ids.repeat_interleave(n, dim=0)
@@ -183,8 +202,20 @@ class TransformersBackend(Backend):
                 text = self.tokenizer.decode(tokens, skip_special_tokens=False)
                 return any(stop in text for stop in stop_texts)
         temperature = params.temperature if params.temperature > 0 else 0.0
+        guides, line_starts = None, None
+        if sources is not None:
+            vocab, end_id = self._vocab(), min(self.eos_ids | stop_ids)
+
+            def encode(text: str) -> list[int]:
+                return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+            guides = [DiffGuide(sources[row // n], vocab, encode, end_id) for row in range(len(sources) * n)]
+            line_starts = torch.zeros(self.decoder.lm_head.shape[0], dtype=torch.bool, device=input_ids.device)
+            line_starts[[i for i, text in enumerate(vocab) if text.startswith("\n")]] = True
+            line_starts[sorted(self.eos_ids | stop_ids)] = True  # the diff may also end there
         return self.decoder.sample(input_ids, attention_mask, max_new_tokens, temperature, params.top_p,
-                                   self.eos_ids | stop_ids, stop_check, generator)
+                                   self.eos_ids | stop_ids, stop_check, generator, guides,
+                                   line_starts)
 
     def close(self) -> None:
         torch = self._torch

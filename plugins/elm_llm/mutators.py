@@ -95,22 +95,25 @@ class LLMMutator(Mutator):
         """Load the model or check the server settings before the run directory is created."""
         _ = self.backend
 
-    def sampling(self, temperature: float | None = None, n: int = 1) -> SamplingParams:
+    def sampling(self, temperature: float | None = None, n: int = 1,
+                 copy_from: Sequence[str] | None = None) -> SamplingParams:
         c = self.config
         return SamplingParams(temperature=c.temperature if temperature is None else temperature, top_p=c.top_p,
-                              max_new_tokens=c.max_new_tokens, n=n, stop=self.stops)
+                              max_new_tokens=c.max_new_tokens, n=n, stop=self.stops,
+                              copy_from=tuple(copy_from) if copy_from is not None else None)
 
     def prompted(self, items: Sequence[Any], children: int) -> list[Any]:
         """The items (parents, pairs) that get a prompt when ``children`` children are asked
         for: every ``samples_per_parent``-th, each then sampled that many times."""
         return list(items[:children])[::self.config.samples_per_parent]
 
-    def sample(self, prompts: Sequence[Any], children: int, rng: np.random.Generator, chat: bool = False
-               ) -> tuple[list[Completion], list[int], dict[str, Any]]:
+    def sample(self, prompts: Sequence[Any], children: int, rng: np.random.Generator, chat: bool = False,
+               copy_from: Sequence[str] | None = None) -> tuple[list[Completion], list[int], dict[str, Any]]:
         """Sample ``samples_per_parent`` completions per prompt, prompt k at temperature
         ``temperatures[k % len]`` (one backend call per temperature, in order of first use), and
         keep the first ``children``. Returns the completions, the prompt each answers, and the
-        meta every child records (backend, seed). One seed is drawn from ``rng`` per call."""
+        meta every child records (backend, seed). One seed is drawn from ``rng`` per call.
+        ``copy_from`` (one program per prompt) asks for guided diffs (``SamplingParams``)."""
         c = self.config
         n = c.samples_per_parent
         cycle = c.temperatures or [c.temperature]
@@ -121,7 +124,8 @@ class LLMMutator(Mutator):
         answers: list[list[Completion]] = [[] for _ in prompts]
         for g, temperature in enumerate(dict.fromkeys(temperature_of)):
             mine = [k for k, t in enumerate(temperature_of) if t == temperature]
-            got = call([prompts[k] for k in mine], self.sampling(temperature, n), (seed + g) % (2**31 - 1))
+            params = self.sampling(temperature, n, None if copy_from is None else [copy_from[k] for k in mine])
+            got = call([prompts[k] for k in mine], params, (seed + g) % (2**31 - 1))
             for j, k in enumerate(mine):
                 answers[k] = got[j * n:(j + 1) * n]
         completions, sources = [], []
@@ -140,7 +144,8 @@ class LLMMutator(Mutator):
             return []
         chosen = self.prompted(parents, len(parents))
         requests = [self.build_request(p, sample_commit_message(self.commit_messages, rng)) for p in chosen]
-        completions, sources, meta = self.sample([r.prompt for r in requests], len(parents), rng, self.uses_chat)
+        completions, sources, meta = self.sample([r.prompt for r in requests], len(parents), rng, self.uses_chat,
+                                                 self.copy_sources(chosen))
         return [self._child(chosen[k], requests[k], c, self._meta(meta, i))
                 for i, (k, c) in enumerate(zip(sources, completions))]
 
@@ -179,6 +184,10 @@ class LLMMutator(Mutator):
         child.diff = unified_diff(parent.program, program, self.context.file_name)
         return child
 
+    def copy_sources(self, parents: Sequence[Parent]) -> list[str] | None:
+        """The programs guided decoding copies lines from, one per prompt (None: unguided)."""
+        return None
+
     # -- what each operator defines --------------------------------------------------
     @abstractmethod
     def build_request(self, parent: Parent, message: str) -> Request:
@@ -205,6 +214,9 @@ class DiffMutator(LLMMutator):
     @property
     def directed(self) -> bool:  # type: ignore[override]
         return bool(self.config.direct)  # type: ignore[attr-defined]
+
+    def copy_sources(self, parents: Sequence[Parent]) -> list[str] | None:
+        return [p.program for p in parents] if self.config.guided else None  # type: ignore[attr-defined]
 
     def build_request(self, parent: Parent, message: str) -> Request:
         if parent.aim is not None:  # the move asked for is the commit message
