@@ -10,8 +10,9 @@ the rest. As a row writes its diff, a ``DiffGuide`` follows the text line by lin
 - when a line inside a hunk starts with ``' '`` (kept) or ``'-'`` (removed), the model has
   chosen the kind of line; the guide writes the rest of it: the parent's next line, copied
   exactly. The first such line of a hunk picks the parent line that starts with what the
-  model began to write (after the line kind), nearest the line its header names, at or
-  after the end of the previous hunk; later lines follow in order;
+  model began to write (after the line kind), nearest the line its header names (moved up
+  so that the lines the header says the hunk spans fit in the parent), at or after the end
+  of the previous hunk; later lines follow in order;
 - after a copied line the model must start a new one: its next token is drawn only from the
   tokens that begin with a newline (``needs_newline``; the decoding loop masks the others).
   So the newline, the next line's kind and its indentation come as one token, as the
@@ -92,7 +93,10 @@ class DiffGuide:
         header = HUNK_HEADER.match(line)
         if header:
             self.in_hunk, self.cursor = True, None
-            self.named = max(0, int(header[1]) - 1)
+            # the line the header names, moved up so that the lines it says it spans fit in the
+            # parent (a model writes line numbers of the programs it was trained on)
+            spans = max(1, int(header[2])) if header[2] is not None else 1
+            self.named = max(0, min(int(header[1]) - 1, len(self.lines) - spans))
         elif line and not line.startswith(("+", " ", "-")):
             self.in_hunk = False  # anything else inside a hunk (but a kept blank line) ends it
 
