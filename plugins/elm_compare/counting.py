@@ -104,7 +104,8 @@ def count_successes(mutator: Mutator, parent: str, trials: int, rng: np.random.G
                     cache: VerdictCache, batch_size: int = 500, bugs: int | None = None,
                     on_batch: Progress | None = None, label: str | None = None) -> TrialCount:
     """Mutate ``parent`` ``trials`` times, one mutation per trial, and count the children that
-    solve the task (``domain.is_solution``). A child without a program counts as a failed trial.
+    solve the task (``domain.is_solution``). A child without a program, or with the parent's
+    own (an edit that changes nothing), counts as a failed trial (``no_edit``).
     A child made by an edit that applied only leniently (``meta["edit_match"] == "lenient"``:
     its SEARCH text or diff context is not in the parent as it is) is not credited; it is
     counted apart, in ``lenient_successes``.
@@ -121,7 +122,7 @@ def count_successes(mutator: Mutator, parent: str, trials: int, rng: np.random.G
     def tally(children: list[Child], evaluation: Future[None]) -> None:
         evaluation.result()
         for child in children:
-            if child.program is None:
+            if child.program is None or child.program == parent:  # no edit, or one that changes nothing
                 outcomes[(child.outcome or Outcome.NO_EDIT).value] += 1
                 continue
             seen.add(child.program)
@@ -145,7 +146,7 @@ def count_successes(mutator: Mutator, parent: str, trials: int, rng: np.random.G
             while made < trials:
                 n = min(batch_size, trials - made)
                 children = _mutate(mutator, parent, n, rng, count.operator)
-                new = cache.claim([c.program for c in children if c.program is not None])
+                new = cache.claim([c.program for c in children if c.program is not None and c.program != parent])
                 in_flight.append((children, background.submit(cache.evaluate, new)))
                 made += n
                 while len(in_flight) > 1:  # one batch is evaluated while the next is mutated

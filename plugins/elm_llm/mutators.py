@@ -174,7 +174,10 @@ class LLMMutator(Mutator):
                 child.diff = unified_diff(parent.program, program, self.context.file_name)
                 raise EditRejected(Outcome.EDIT_FAILED, f"child does not parse: {problem}")
             if program == parent.program:
-                raise EditRejected(Outcome.NO_EDIT, "the edit leaves the program unchanged")
+                # the parent's own program, which the run has evaluated: the engine stores the child
+                # as a duplicate of its parent (no evaluation spent) and asks for another
+                child.program, child.meta["unchanged"] = program, True
+                return child
             if request.edit_match is not None:
                 child.meta["edit_match"] = request.edit_match
         except EditRejected as rejected:

@@ -106,7 +106,6 @@ CASES = [
     (EditMutator, Reply("Looks correct to me."), Outcome.NO_EDIT, "no SEARCH/REPLACE block"),
     (EditMutator, Reply("<<<<<<< SEARCH\n    return 42\n=======\n    return 0\n>>>>>>> REPLACE\n"),
      Outcome.EDIT_FAILED, "not in the program"),
-    (EditMutator, Reply("```python\n" + BUGGY_PARITY + "```"), Outcome.NO_EDIT, "unchanged"),
     (EditMutator, Fail(500), Outcome.NO_EDIT, "HTTP 500 after 2 retries"),
     (EditMutator, Fail(429), Outcome.NO_EDIT, "HTTP 429 after 2 retries"),
     (EditMutator, Raw("{oops"), Outcome.NO_EDIT, "malformed response"),
@@ -120,6 +119,14 @@ def test_bad_replies_are_classified_with_a_reason(fake_openai, parity_context, c
     [child] = served(cls, fake_openai, parity_context).mutate(parents(), np.random.default_rng(0))
     assert child.program is None and child.outcome == outcome and words in child.reason
     assert_recorded(child, cls.name)
+
+
+def test_an_edit_that_changes_nothing_gives_the_parents_program_back(fake_openai, parity_context):
+    """Not a failed edit but a repeat of the parent, which the run has evaluated: the engine
+    stores it as a duplicate (no evaluation spent) and asks for another child."""
+    fake_openai.responder = lambda path, payload: Reply("```python\n" + BUGGY_PARITY + "```")
+    [child] = served(EditMutator, fake_openai, parity_context).mutate(parents(), np.random.default_rng(0))
+    assert child.program == BUGGY_PARITY and child.outcome is None and child.meta["unchanged"] is True
 
 
 def test_one_batch_with_every_kind_of_reply_loses_nothing(fake_openai, parity_context):
@@ -227,7 +234,8 @@ def test_llm_crossover_shows_both_parents_and_writes_one_child(fake_openai, pari
     assert CrossoverLLMMutator.parents_per_child == 2 and len(children) == 2
     assert [c.meta["parents"] for c in children] == [[4, 9], [9, 4]]
     assert children[0].program == FIXED_PARITY and children[0].parent_id == 4
-    assert children[1].outcome is Outcome.NO_EDIT  # the reply is the first parent (9) as it is
+    # the reply is the first parent (9) as it is: its program, which the engine stores as a duplicate
+    assert children[1].program == FIXED_PARITY and children[1].outcome is None and children[1].meta["unchanged"]
     users = [request[1]["messages"][1]["content"] for request in fake_openai.requests]  # sent concurrently
     assert len(users) == 2 and all("Version A" in u and "Version B" in u for u in users)
     # A is each pair's first parent: one prompt shows the buggy program first (4, 9), one the fixed (9, 4)
