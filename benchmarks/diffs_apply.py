@@ -1,6 +1,7 @@
 """How often a diff model writes a diff that applies, on programs it never saw.
 
     python benchmarks/diffs_apply.py MODEL [MODEL ...] [--commits DIR] [--n 8] [--prompts 100]
+        [--decoding unguided,guided]
 
 For each model, with the diff mutator's own prompt, stops and diff reader, at temperature
 0.8 and fixed seeds:
@@ -13,7 +14,10 @@ For each model, with the diff mutator's own prompt, stops and diff reader, at te
   ``ast``: a child is generated code, so it is never run here);
 - the Sodarace seeds (Square, Radial, Wheel, Galloper, Runner, CPPN) with the domain's
   messages: % applying exactly and % that parse.
-Prints one table row per model and source; ``--json FILE`` writes the figures.
+Each model samples once per decoding: ``unguided`` (the model writes every line) and ``guided``
+(the diff mutator's default: kept and removed lines are copied from the program, so the
+question there is what the model adds, and how many distinct children it gives).
+Prints one table row per model, decoding and source; ``--json FILE`` writes the figures.
 """
 
 from __future__ import annotations
@@ -70,9 +74,9 @@ def cases(commits: Path | None, prompts: int) -> list[dict]:
     return found
 
 
-def measure(model: str, found: list[dict], n: int, batch: int) -> tuple[dict[str, dict], float]:
-    backend = TransformersBackend(model, device="cpu", forward_batch=batch)
-    params = SamplingParams(temperature=0.8, top_p=0.95, max_new_tokens=256, n=n, stop=DIFF_STOPS)
+def measure(backend: TransformersBackend, found: list[dict], n: int, guided: bool) -> tuple[dict[str, dict], float]:
+    params = SamplingParams(temperature=0.8, top_p=0.95, max_new_tokens=256, n=n, stop=DIFF_STOPS,
+                            copy_from=tuple(c["program"] for c in found) if guided else None)
     prompts = [diff_prompt(c["file"], c["program"], c["message"]) for c in found]
     started = time.monotonic()
     completions = backend.generate(prompts, params, seed=1234)
@@ -80,7 +84,7 @@ def measure(model: str, found: list[dict], n: int, batch: int) -> tuple[dict[str
     rows: dict[str, dict] = {}
     for completion in completions:
         case = found[completion.prompt_index]
-        row = rows.setdefault(case["source"], dict(diffs=0, applied=0, parses=0, fixed=0, targets=0))
+        row = rows.setdefault(case["source"], dict(diffs=0, applied=0, parses=0, fixed=0, targets=0, children=set()))
         row["diffs"] += 1
         row["targets"] += case["target"] is not None
         try:
@@ -91,11 +95,13 @@ def measure(model: str, found: list[dict], n: int, batch: int) -> tuple[dict[str
         if child is None or child == case["program"]:
             continue
         row["applied"] += 1
+        row["children"].add(child)
         shape = normal(child)
         row["parses"] += shape is not None
         if case["target"] is not None and shape is not None and shape == normal(case["target"]):
             row["fixed"] += 1
-    backend.close()
+    for row in rows.values():
+        row["distinct"] = len(row.pop("children"))
     return rows, seconds
 
 
@@ -106,20 +112,28 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=8, help="diffs per prompt")
     parser.add_argument("--prompts", type=int, default=100, help="held-out commits to try")
     parser.add_argument("--batch", type=int, default=32, help="sequences per forward pass")
+    parser.add_argument("--decoding", default="unguided,guided", help="unguided, guided, or both (comma-separated)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
+    modes = [m.strip() for m in args.decoding.split(",") if m.strip()]
+    if not modes or set(modes) - {"unguided", "guided"}:
+        parser.error(f"--decoding {args.decoding!r}: give unguided, guided or both, e.g. unguided,guided")
     found = cases(args.commits, args.prompts)
-    figures = {}
-    print("| model | programs | diffs | apply exactly % | parse % | fixed % |")
-    print("|---|---|---|---|---|---|")
+    figures: dict[str, dict] = {}
+    print("| model | decoding | programs | diffs | apply exactly % | parse % | fixed % | distinct children |")
+    print("|---|---|---|---|---|---|---|---|")
     for model in args.models:
-        rows, seconds = measure(model, found, args.n, args.batch)
-        figures[model] = {"rows": rows, "seconds": round(seconds, 1)}
-        for source, r in rows.items():
-            fixed = f"{100 * r['fixed'] / r['diffs']:.1f}" if r["targets"] else "-"
-            print(f"| {model} | {source} | {r['diffs']} | {100 * r['applied'] / r['diffs']:.1f} | "
-                  f"{100 * r['parses'] / r['diffs']:.1f} | {fixed} |", flush=True)
-        print(f"  ({model}: {sum(r['diffs'] for r in rows.values())} diffs in {seconds:.0f} s)", file=sys.stderr)
+        backend = TransformersBackend(model, device="cpu", forward_batch=args.batch)
+        for mode in modes:
+            rows, seconds = measure(backend, found, args.n, mode == "guided")
+            figures.setdefault(model, {})[mode] = {"rows": rows, "seconds": round(seconds, 1)}
+            for source, r in rows.items():
+                fixed = f"{100 * r['fixed'] / r['diffs']:.1f}" if r["targets"] else "-"
+                print(f"| {model} | {mode} | {source} | {r['diffs']} | {100 * r['applied'] / r['diffs']:.1f} | "
+                      f"{100 * r['parses'] / r['diffs']:.1f} | {fixed} | {r['distinct']} |", flush=True)
+            print(f"  ({model}, {mode}: {sum(r['diffs'] for r in rows.values())} diffs in {seconds:.0f} s)",
+                  file=sys.stderr)
+        backend.close()
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
 

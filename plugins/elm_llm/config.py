@@ -77,9 +77,10 @@ class DiffConfig(LLMConfig):
     direct: bool = Field(False, description="aim each child at a place in the map: the QD algorithm proposes an "
                                             "empty or weak niche near the parent and the commit message asks for "
                                             "the move (\"Make the walker taller and lighter.\")")
-    guided: bool = Field(False, description="hf with a GPT-2 model: copy the lines a diff keeps or removes from "
-                                            "the parent as the model starts them, so every diff applies; the "
-                                            "model writes where each hunk goes and the added lines")
+    guided: bool = Field(True, description="hf with a GPT-2 model: copy the lines a diff keeps or removes from "
+                                           "the parent as the model starts them, so every diff applies; the "
+                                           "model writes where each hunk goes and the added lines (false: the "
+                                           "model writes every line)")
 
 
 class PromptConfig(LLMConfig):
