@@ -52,10 +52,11 @@ def test_writes_diffs_that_apply_to_the_square_seed(model_dir: Path) -> None:
     assert mutator.config.model == DEFAULT_DIFF_MODEL
     parents = [Parent(id=0, program=read_seed("sodarace", "square"))] * 16
     children = mutator.mutate(parents, np.random.default_rng(0))
-    outcomes = Counter("applied" if c.program is not None else c.outcome.value for c in children)
-    assert outcomes["applied"] >= 2, outcomes
-    applied = [c for c in children if c.program is not None]
-    assert all(c.diff.startswith("--- a/walker.py") and c.program != parents[0].program for c in applied)
+    changed = [c for c in children if c.program is not None and not c.meta.get("unchanged")]
+    outcomes = Counter("applied" if c in changed else "unchanged" if c.program else c.outcome.value for c in children)
+    assert len(changed) >= 2, outcomes
+    assert all(c.diff.startswith("--- a/walker.py") and c.program != parents[0].program for c in changed)
+    assert all(c.program == parents[0].program for c in children if c.meta.get("unchanged"))
 
 
 def test_the_users_command_runs_without_a_model_option(tmp_path: Path) -> None:
