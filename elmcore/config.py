@@ -298,6 +298,34 @@ def mutator_of(label: str) -> str:
     return label.partition(":")[0].strip()
 
 
+def with_stored_defaults(data: dict[str, Any], pm: PluginManager) -> dict[str, Any]:
+    """A stored run config with each component's ``stored_defaults`` filled in where the
+    stored section lacks the key (a key added after the run was made); what resume reads."""
+    out = {section: dict(value) if isinstance(value, dict) else value for section, value in data.items()}
+
+    def fill(section: dict[str, Any], kind: str, name: Any) -> None:
+        try:
+            cls = pm.get(kind, str(name))
+        except UnknownComponent:
+            return  # resolve says so, in its own words
+        for key, value in cls.Config.stored_defaults.items():
+            section.setdefault(key, value)
+
+    for kind in ("domain", "qd"):
+        if isinstance(out.get(kind), dict) and "name" in out[kind]:
+            fill(out[kind], kind, out[kind]["name"])
+    mutator = out.get("mutator")
+    if isinstance(mutator, dict):
+        labels = operator_labels(mutator.get("name"))
+        if len(labels) == 1:
+            fill(mutator, "mutator", mutator_of(labels[0]))
+        for label in labels if len(labels) > 1 else []:
+            if isinstance(mutator.get(label), dict):
+                mutator[label] = dict(mutator[label])
+                fill(mutator[label], "mutator", mutator_of(label))
+    return out
+
+
 def _mutators(pm: PluginManager, raw: Any) -> tuple[ComponentConfig, ...]:
     """The mutator section: one mutator, or a portfolio when ``name`` lists several labels
     (``gp,diff``, ``gp,gp:fine``). In a portfolio, ``LABEL: {...}`` holds one operator's

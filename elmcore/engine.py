@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from elmcore.aims import NoWords, check_words
-from elmcore.config import ConfigError, RunConfig, resolve
+from elmcore.config import ConfigError, RunConfig, resolve, with_stored_defaults
 from elmcore.duplicates import Proposals, program_key
 from elmcore.interfaces import Domain, Mutator
 from elmcore.islands import RunArchive
@@ -192,7 +192,9 @@ class Engine:
         if not stored:
             raise RunError(f"{run_dir} holds no run config; it was not created by `elm run`")
         try:
-            config = resolve(stored, pm)  # the installed plugins must still accept the run's config
+            # the installed plugins must still accept the run's config; keys added since keep the
+            # value the run had in effect (PluginConfig.stored_defaults)
+            config = resolve(with_stored_defaults(stored, pm), pm)
         except ConfigError as exc:
             raise refused_config(run_dir, exc) from exc
         changes = {k: v for k, v in (("evals", evals), ("workers", workers)) if v is not None}

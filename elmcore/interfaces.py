@@ -31,9 +31,14 @@ from elmcore.types import (
 
 
 class PluginConfig(BaseModel):
-    """Base of every component's config: a misspelt key is an error, not ignored."""
+    """Base of every component's config: a misspelt key is an error, not ignored.
+
+    ``stored_defaults`` is for keys added after runs were made: for each, the value a run
+    stored without it had in effect. A resumed run whose stored config lacks the key gets
+    that value, not the new default, so it goes on as it began."""
 
     model_config = ConfigDict(extra="forbid")
+    stored_defaults: ClassVar[dict[str, Any]] = {}
 
 
 class Component(ABC):

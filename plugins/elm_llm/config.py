@@ -3,7 +3,7 @@ choice of backend it implies."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, model_validator
 
@@ -73,6 +73,8 @@ class LLMConfig(PluginConfig):
 
 
 class DiffConfig(LLMConfig):
+    stored_defaults: ClassVar[dict[str, Any]] = {"guided": False}  # runs made before guided diffs were unguided
+
     model: str = Field(DEFAULT_DIFF_MODEL, description=MODEL_HELP)
     direct: bool = Field(False, description="aim each child at a place in the map: the QD algorithm proposes an "
                                             "empty or weak niche near the parent and the commit message asks for "

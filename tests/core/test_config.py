@@ -86,3 +86,15 @@ def test_a_renamed_key_still_reads_under_its_old_name():
     with pytest.raises(ConfigError, match="Did you mean 'forward_batch'"):
         build_config(full, shortcuts={"domain.name": "parity", "mutator.name": "diff"},
                      overrides=["mutator.forward_btch=4"])
+
+
+def test_stored_diff_configs_from_before_guided_diffs_resume_unguided():
+    from elmcore.config import resolve, with_stored_defaults
+    full = PluginManager().load()
+    made = build_config(full, shortcuts={"domain.name": "parity", "mutator.name": "gp,diff"}).as_dict()
+    assert made["mutator"]["diff"]["guided"] is True  # the default now
+    del made["mutator"]["diff"]["guided"]
+    assert resolve(with_stored_defaults(made, full), full).mutators[1].options.guided is False
+    single = build_config(full, shortcuts={"domain.name": "parity", "mutator.name": "diff"},
+                          overrides=["mutator.guided=true"]).as_dict()
+    assert resolve(with_stored_defaults(single, full), full).mutator.options.guided is True

@@ -1,5 +1,6 @@
 """Whole runs: the loop, the store, determinism, resume after SIGKILL, clear failures."""
 
+import json
 import os
 import re
 import signal
@@ -159,6 +160,23 @@ def test_records_carry_outcome_and_status_as_enums(pm, tmp_path):
     assert f"{records[0].outcome}" == "valid" and records[0].outcome == "valid"  # a string enum, written as its value
     with pytest.raises(ValueError, match="the outcome of candidate 7 is 'fine', not one of no_edit"):
         CandidateRecord(id=7, batch=0, parent_id=None, operator="m", program="x", outcome="fine")
+
+
+def test_a_key_added_after_a_run_was_made_resumes_with_the_value_it_had(pm, tmp_path):
+    """A stored config without a key (made before the key existed) resumes with the value
+    the component declares such runs had (PluginConfig.stored_defaults), not the new default;
+    a stored config with the key keeps its own value."""
+    Engine.start(tmp_path / "old", toy_config(pm, evals=50), pm).run()
+    db = sqlite3.connect(tmp_path / "old" / "store.sqlite")
+    config = json.loads(db.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()[0])
+    assert config["mutator"]["variants"] == 100
+    del config["mutator"]["variants"]  # as a run made before the key would have stored it
+    db.execute("UPDATE meta SET value = ? WHERE key = 'config'", (json.dumps(config),))
+    db.commit()
+    db.close()
+    assert Engine.resume(tmp_path / "old", pm, evals=60).mutator.config.variants == 0
+    Engine.start(tmp_path / "new", toy_config(pm, evals=50), pm).run()
+    assert Engine.resume(tmp_path / "new", pm, evals=60).mutator.config.variants == 100
 
 
 def elm(*args, **kw):

@@ -4,6 +4,7 @@ that rewrites that number. Importable by spawned workers (pytest puts this folde
 from __future__ import annotations
 
 import re
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -47,6 +48,7 @@ class ShiftMutator(Mutator):
     name = "shift"
 
     class Config(PluginConfig):
+        stored_defaults: ClassVar[dict[str, Any]] = {"variants": 0}  # as if runs predated the key
         step: int = 3
         variants: int = 100  # 0: the program is only its number (few distinct programs)
 
