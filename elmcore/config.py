@@ -319,10 +319,11 @@ def with_stored_defaults(data: dict[str, Any], pm: PluginManager) -> dict[str, A
         labels = operator_labels(mutator.get("name"))
         if len(labels) == 1:
             fill(mutator, "mutator", mutator_of(labels[0]))
-        for label in labels if len(labels) > 1 else []:
-            if isinstance(mutator.get(label), dict):
-                mutator[label] = dict(mutator[label])
-                fill(mutator[label], "mutator", mutator_of(label))
+        else:  # a portfolio stores each operator's options under its label
+            for label in labels:
+                if isinstance(mutator.get(label), dict):
+                    mutator[label] = dict(mutator[label])
+                    fill(mutator[label], "mutator", mutator_of(label))
     return out
 
 

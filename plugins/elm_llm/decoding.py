@@ -158,18 +158,19 @@ class GPT2Decoder:
         done = torch.zeros(batch, dtype=torch.bool, device=input_ids.device)  # rows that ended, still in the batch
         for step in range(max_new_tokens):
             logits = hidden @ self.lm_head.T
-            if guides is not None and line_starts is not None:
-                held = [i for i, row in enumerate(rows.tolist())
-                        if guides[row] is not None and guides[row].needs_newline]
-                if held:
-                    logits[held] = logits[held].masked_fill(~line_starts, -math.inf)
-            token = self._choose(logits, temperature, top_p, generator)
             if guides is not None:
+                row_ids = rows.tolist()
+                held = [i for i, row in enumerate(row_ids) if guides[row] is not None and guides[row].needs_newline]
+                if held and line_starts is not None:
+                    logits[held] = logits[held].masked_fill(~line_starts, -math.inf)
+                token = self._choose(logits, temperature, top_p, generator)
                 chosen = token.tolist()
-                for i, (row, ended) in enumerate(zip(rows.tolist(), done.tolist())):
+                for i, (row, ended) in enumerate(zip(row_ids, done.tolist())):
                     if not ended and guides[row] is not None:
                         chosen[i] = guides[row].next(chosen[i])
                 token = torch.tensor(chosen, dtype=token.dtype, device=token.device)
+            else:
+                token = self._choose(logits, temperature, top_p, generator)
             for row, tok, ended in zip(rows.tolist(), token.tolist(), done.tolist()):
                 if not ended:
                     written[row].append(tok)

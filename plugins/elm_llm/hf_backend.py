@@ -59,17 +59,14 @@ class TransformersBackend(Backend):
         self.decoder = GPT2Decoder(self.model) if decoder == "auto" and supports(self.model) else None
         self._torch = torch
         self._vocab_text: list[str] | None = None
+        self._line_start_ids: list[int] = []
 
-    @property
-    def guides_diffs(self) -> bool:
-        """Whether ``SamplingParams.copy_from`` is honoured (elm's GPT-2 loop)."""
-        return self.decoder is not None
-
-    def _vocab(self) -> list[str]:
-        """Each token's text, for the diff guides (built once)."""
+    def _vocab(self) -> tuple[list[str], list[int]]:
+        """Each token's text, and the tokens that begin a new line, for the diff guides (built once)."""
         if self._vocab_text is None:
             self._vocab_text = [self.tokenizer.decode([i]) for i in range(len(self.tokenizer))]
-        return self._vocab_text
+            self._line_start_ids = [i for i, text in enumerate(self._vocab_text) if text.startswith("\n")]
+        return self._vocab_text, self._line_start_ids
 
     def describe(self) -> str:
         loop = "cached loop" if self.decoder is not None else "generate"
@@ -204,14 +201,14 @@ class TransformersBackend(Backend):
         temperature = params.temperature if params.temperature > 0 else 0.0
         guides, line_starts = None, None
         if sources is not None:
-            vocab, end_id = self._vocab(), min(self.eos_ids | stop_ids)
+            (vocab, line_start_ids), end_id = self._vocab(), min(self.eos_ids | stop_ids)
 
             def encode(text: str) -> list[int]:
                 return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
             guides = [DiffGuide(sources[row // n], vocab, encode, end_id) for row in range(len(sources) * n)]
             line_starts = torch.zeros(self.decoder.lm_head.shape[0], dtype=torch.bool, device=input_ids.device)
-            line_starts[[i for i, text in enumerate(vocab) if text.startswith("\n")]] = True
+            line_starts[line_start_ids] = True
             line_starts[sorted(self.eos_ids | stop_ids)] = True  # the diff may also end there
         return self.decoder.sample(input_ids, attention_mask, max_new_tokens, temperature, params.top_p,
                                    self.eos_ids | stop_ids, stop_check, generator, guides,
