@@ -1,10 +1,13 @@
 """Hugging Face transformers backend: a causal LM loaded from a local directory or the hub,
-sampled in batches with left padding, seeded per batch."""
+sampled with elm's own loop for GPT-2 models (every prompt of a call in one queue,
+``forward_batch`` rows at a time) and with ``generate`` in left-padded batches for the rest;
+seeded per call (per batch for ``generate``)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from elm_llm.backend import Backend, ChatMessages, Completion, LLMError, SamplingParams, cut_at_stop
 from elm_llm.decoding import GPT2Decoder, supports
@@ -101,14 +104,21 @@ class TransformersBackend(Backend):
                     results[i * n + k] = Completion(prompt_index=i, error=reason)
             else:
                 runnable.append(i)
-        # similar lengths together: less padding per batch
-        runnable.sort(key=lambda i: len(encoded[i]))
-        per_batch = max(1, self.forward_batch // n)
-        for b, start in enumerate(range(0, len(runnable), per_batch)):
-            chunk = runnable[start:start + per_batch]
-            batch_seed = None if seed is None else (seed + b) % (2**63)
-            sources = [params.copy_from[i] for i in chunk] if params.copy_from is not None else None
-            outputs = self._generate_batch([encoded[i] for i in chunk], params, n, batch_seed, sources)
+        sources_of = (lambda rows: [params.copy_from[i] for i in rows]) if params.copy_from is not None else None
+        if self.decoder is not None:  # one call: finished rows hand their slot to the next prompt
+            outputs = self._cached_loop([encoded[i] for i in runnable], params, n, seed,
+                                        sources_of(runnable) if sources_of else None)
+            chunks = [(runnable, outputs)]
+        else:
+            # similar lengths together: less padding per batch
+            runnable.sort(key=lambda i: len(encoded[i]))
+            per_batch = max(1, self.forward_batch // n)
+            chunks = []
+            for b, start in enumerate(range(0, len(runnable), per_batch)):
+                chunk = runnable[start:start + per_batch]
+                batch_seed = None if seed is None else (seed + b) % (2**63)
+                chunks.append((chunk, self._generate_batch([encoded[i] for i in chunk], params, n, batch_seed)))
+        for chunk, outputs in chunks:
             for j, i in enumerate(chunk):
                 for k in range(n):
                     comp = outputs[j * n + k]
@@ -131,8 +141,8 @@ class TransformersBackend(Backend):
         return ids, tuple(texts)
 
     def _generate_batch(self, batch_ids: list[list[int]], params: SamplingParams, n: int,
-                        seed: int | None, sources: list[str] | None = None) -> list[Completion]:
-        torch = self._torch
+                        seed: int | None) -> list[Completion]:
+        """One batch through transformers' ``generate`` (models the cached loop does not cover)."""
         padded = self.tokenizer.pad({"input_ids": batch_ids}, padding=True, return_tensors="pt")
         input_ids = padded["input_ids"].to(self.device)
         attention_mask = padded["attention_mask"].to(self.device)
@@ -150,23 +160,31 @@ class TransformersBackend(Backend):
             kwargs.update(eos_token_id=sorted(self.eos_ids | stop_ids))
         if stop_texts:
             kwargs.update(stop_strings=list(stop_texts), tokenizer=self.tokenizer)
+        with self._seeded(seed), self._out_of_memory(len(batch_ids) * n, params):
+            out = self.model.generate(**kwargs)
+        return self._completions(out[:, input_ids.shape[1]:].tolist(), params, stop_ids, guided=False)
+
+    @contextlib.contextmanager
+    def _seeded(self, seed: int | None) -> Iterator[None]:
+        torch = self._torch
         devices = [self.device] if self.device.startswith("cuda") else []
         with torch.random.fork_rng(devices=devices), torch.inference_mode():
             if seed is not None:
                 torch.manual_seed(seed)
-            try:
-                if self.decoder is not None:
-                    new_tokens = self._cached_loop(input_ids, attention_mask, kwargs["max_new_tokens"], params, n,
-                                                   stop_ids, stop_texts, seed, sources)
-                else:
-                    out = self.model.generate(**kwargs)
-                    new_tokens = out[:, input_ids.shape[1]:].tolist()
-            except torch.cuda.OutOfMemoryError:
-                raise LLMError(f"out of GPU memory generating {len(batch_ids) * n} sequences of up to "
-                               f"{params.max_new_tokens} tokens; lower mutator.forward_batch "
-                               f"(now {self.forward_batch}) or max_new_tokens") from None
+            yield
+
+    @contextlib.contextmanager
+    def _out_of_memory(self, rows: int, params: SamplingParams) -> Iterator[None]:
+        try:
+            yield
+        except self._torch.cuda.OutOfMemoryError:
+            raise LLMError(f"out of GPU memory generating {rows} sequences of up to "
+                           f"{params.max_new_tokens} tokens; lower mutator.forward_batch "
+                           f"(now {self.forward_batch}) or max_new_tokens") from None
+
+    def _completions(self, new_tokens: list[list[int]], params: SamplingParams, stop_ids: set[int],
+                     guided: bool) -> list[Completion]:
         completions = []
-        guided = sources is not None and self.decoder is not None
         ends = self.eos_ids | stop_ids
         for row in new_tokens:
             end = next((t for t, tok in enumerate(row) if tok in ends), None)
@@ -181,18 +199,14 @@ class TransformersBackend(Backend):
                                           finish_reason="stop" if (hit_eos or hit_stop) else "length"))
         return completions
 
-    def _cached_loop(self, input_ids, attention_mask, max_new_tokens: int, params: SamplingParams, n: int,
-                     stop_ids: set[int], stop_texts: tuple[str, ...], seed: int | None,
-                     sources: list[str] | None = None) -> list[list[int]]:
-        """``generate``'s job done by elm's GPT-2 loop (decoding.py): each prompt ``n`` times,
-        each row guided by its prompt's program in ``sources`` when given."""
+    def _cached_loop(self, prompts: list[list[int]], params: SamplingParams, n: int, seed: int | None,
+                     sources: list[str] | None = None) -> list[Completion]:
+        """``generate``'s job done by elm's GPT-2 loop (decoding.py) for every prompt at once,
+        ``forward_batch`` rows at a time: each prompt ``n`` times, each row guided by its
+        prompt's program in ``sources`` when given."""
         torch = self._torch
-        if n > 1:
-            input_ids = input_ids.repeat_interleave(n, dim=0)
-            attention_mask = attention_mask.repeat_interleave(n, dim=0)
-        generator = None
-        if seed is not None:
-            generator = torch.Generator(device=input_ids.device).manual_seed(seed)
+        rows = [ids for ids in prompts for _ in range(n)]
+        stop_ids, stop_texts = self._stop_tokens(params.stop)
         stop_check = None
         if stop_texts:
             def stop_check(tokens: list[int]) -> bool:
@@ -206,13 +220,17 @@ class TransformersBackend(Backend):
             def encode(text: str) -> list[int]:
                 return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
-            guides = [DiffGuide(sources[row // n], vocab, encode, end_id) for row in range(len(sources) * n)]
-            line_starts = torch.zeros(self.decoder.lm_head.shape[0], dtype=torch.bool, device=input_ids.device)
+            guides = [DiffGuide(sources[row // n], vocab, encode, end_id) for row in range(len(rows))]
+            line_starts = torch.zeros(self.decoder.lm_head.shape[0], dtype=torch.bool, device=self.device)
             line_starts[line_start_ids] = True
             line_starts[sorted(self.eos_ids | stop_ids)] = True  # the diff may also end there
-        return self.decoder.sample(input_ids, attention_mask, max_new_tokens, temperature, params.top_p,
-                                   self.eos_ids | stop_ids, stop_check, generator, guides,
-                                   line_starts)
+        most = min(params.max_new_tokens, self.model_max_new_tokens or params.max_new_tokens)
+        with self._seeded(seed), self._out_of_memory(min(len(rows), self.forward_batch), params):
+            generator = None if seed is None else torch.Generator(device=self.device).manual_seed(seed)
+            new_tokens = self.decoder.sample_prompts(rows, most, temperature, params.top_p, self.eos_ids | stop_ids,
+                                                     stop_check, generator, guides, line_starts,
+                                                     slots=self.forward_batch, context=self.context_length)
+        return self._completions(new_tokens, params, stop_ids, guided=sources is not None)
 
     def close(self) -> None:
         torch = self._torch

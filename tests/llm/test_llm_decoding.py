@@ -86,3 +86,52 @@ def test_only_plain_gpt2_is_taken(tiny) -> None:
             GPT2Decoder(model)
     finally:
         model.config.scale_attn_by_inverse_layer_idx = False
+
+
+def test_rows_write_the_same_whatever_the_slots_and_refills(tiny) -> None:
+    """Prompts queued for fewer slots than rows (a finished row hands its slot to the next
+    prompt; repeated prompts share one prefill) write what each prompt writes alone, also when
+    a stop check ends some rows early; sampling follows the seed."""
+    tokenizer, model = tiny
+    eos = tokenizer.eos_token_id
+    decoder = GPT2Decoder(model)
+    encoded = [tokenizer(p)["input_ids"] for p in PROMPTS]
+    alone = [decoder.sample_prompts([ids], 24, 0.0, 1.0, {eos}, slots=1)[0] for ids in encoded]
+    queued = [encoded[i % 3] for i in range(11)]
+    expected = [alone[i % 3] for i in range(11)]
+    first = alone[0]
+
+    def stop(tokens: list[int]) -> bool:  # rows of the first prompt end early
+        return len(tokens) >= 8 and tokens[:8] == first[:8]
+
+    for slots in (1, 2, 4, 11, 32):
+        assert decoder.sample_prompts(queued, 24, 0.0, 1.0, {eos}, slots=slots) == expected
+        stopped = decoder.sample_prompts(queued, 24, 0.0, 1.0, {eos}, stop_check=stop, slots=slots)
+        assert [len(row) for row in stopped[::3]] == [8] * 4 and stopped[1] == expected[1]
+        assert stopped[2] == expected[2]
+    sampled = [decoder.sample_prompts(queued, 24, 1.0, 0.9, {eos}, generator=torch.Generator().manual_seed(5),
+                                      slots=4) for _ in range(2)]
+    assert sampled[0] == sampled[1] and len({tuple(row) for row in sampled[0]}) > 3
+    # a budget larger than the context leaves: each row stops where the model's positions end
+    limit = model.config.n_positions
+    long_rows = decoder.sample_prompts([encoded[0]], 10 * limit, 1.0, 1.0, set(), slots=2)
+    assert len(long_rows[0]) == limit - len(encoded[0])
+
+
+def test_nucleus_draws_follow_the_cut_distribution() -> None:
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.tensor([2.0, 1.0, 0.5, 0.0, -1.0, -3.0])
+    probs = logits.softmax(-1)  # cumulative 0.56, 0.77, 0.89, 0.97: top_p 0.9 keeps four tokens
+    draws = GPT2Decoder._choose(logits.repeat(40000, 1), 1.0, 0.9, generator)
+    seen = torch.bincount(draws, minlength=6).float() / len(draws)
+    assert seen[4:].sum() == 0
+    assert torch.allclose(seen[:4], probs[:4] / probs[:4].sum(), atol=0.01)
+    # no cut: every token, in proportion
+    seen = torch.bincount(GPT2Decoder._choose(logits.repeat(40000, 1), 1.0, 1.0, generator), minlength=6) / 40000
+    assert torch.allclose(seen, probs, atol=0.01)
+    # a nucleus wider than the partial sort: rarer tokens are still drawn, and only from that row
+    flat = torch.zeros(2, 4096)
+    flat[1, 7] = 50.0  # the second row's nucleus is one token
+    wide = torch.stack([GPT2Decoder._choose(flat, 1.0, 0.95, generator) for _ in range(200)])
+    assert int(wide[:, 0].max()) >= 1000 and set(wide[:, 1].tolist()) == {7}
+    assert GPT2Decoder._choose(logits[None], 0.0, 0.9, generator).tolist() == [0]

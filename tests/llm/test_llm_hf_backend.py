@@ -21,17 +21,20 @@ def backend(tiny_model, request):
     return made
 
 
-def test_generation_is_batched_with_left_padding(backend, monkeypatch):
+def test_generation_is_batched(backend, monkeypatch):
+    """generate: left-padded batches of forward_batch rows; elm's loop: every prompt in one
+    queue (unpadded) worked through forward_batch rows at a time."""
     calls = []
     if backend.decoder is not None:
-        original_sample = backend.decoder.sample
+        original_sample = backend.decoder.sample_prompts
 
-        def spy(input_ids, attention_mask, *args, **kwargs):
-            calls.append(input_ids.shape[0])
-            assert bool((attention_mask[:, -1] == 1).all())  # left padding: every row ends with a real token
-            return original_sample(input_ids, attention_mask, *args, **kwargs)
+        def spy(prompts, *args, slots, **kwargs):
+            calls.append((len(prompts), slots))
+            assert all(ids and ids[0] != backend.tokenizer.pad_token_id for ids in prompts)  # no padding
+            return original_sample(prompts, *args, slots=slots, **kwargs)
 
-        monkeypatch.setattr(backend.decoder, "sample", spy)
+        monkeypatch.setattr(backend.decoder, "sample_prompts", spy)
+        expected = [(5, 4)]
     else:
         original = backend.model.generate
 
@@ -42,8 +45,9 @@ def test_generation_is_batched_with_left_padding(backend, monkeypatch):
             return original(**kwargs)
 
         monkeypatch.setattr(backend.model, "generate", spy)
+        expected = [4, 1]
     out = backend.generate(PROMPTS, SamplingParams(max_new_tokens=8), seed=3)
-    assert calls == [4, 1]
+    assert calls == expected
     assert [c.prompt_index for c in out] == [0, 1, 2, 3, 4]
     assert all(c.ok and 0 < c.tokens <= 8 for c in out)
 
