@@ -286,8 +286,9 @@ class GPT2Decoder:
         queue = deque(i for i, p in enumerate(prompts) if budget[i] > 0 and len(p) > 0)
         if not queue:
             return written
+        # a prompt is padded to the longest of those that enter with it, and then writes its budget
         batch = _Batch(self, min(max(1, slots), len(queue)),
-                       max(len(prompts[i]) + budget[i] for i in queue))
+                       max(len(prompts[i]) for i in queue) + max(budget[i] for i in queue))
         batch.fill(list(range(batch.size)), [queue.popleft() for _ in range(batch.size)], prompts, budget)
         ends = torch.tensor(sorted(end_ids), dtype=torch.long, device=self.wte.device)
         for step in itertools.count():

@@ -8,6 +8,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from elm_llm import decoding
 from elm_llm.decoding import GPT2Decoder, supports
 
 from tiny_models import build_tiny_model
@@ -88,7 +89,7 @@ def test_only_plain_gpt2_is_taken(tiny) -> None:
         model.config.scale_attn_by_inverse_layer_idx = False
 
 
-def test_rows_write_the_same_whatever_the_slots_and_refills(tiny) -> None:
+def test_rows_write_the_same_whatever_the_slots_and_refills(tiny, monkeypatch) -> None:
     """Prompts queued for fewer slots than rows (a finished row hands its slot to the next
     prompt; repeated prompts share one prefill) write what each prompt writes alone, also when
     a stop check ends some rows early; sampling follows the seed."""
@@ -112,10 +113,23 @@ def test_rows_write_the_same_whatever_the_slots_and_refills(tiny) -> None:
     sampled = [decoder.sample_prompts(queued, 24, 1.0, 0.9, {eos}, generator=torch.Generator().manual_seed(5),
                                       slots=4) for _ in range(2)]
     assert sampled[0] == sampled[1] and len({tuple(row) for row in sampled[0]}) > 3
-    # a budget larger than the context leaves: each row stops where the model's positions end
-    limit = model.config.n_positions
-    long_rows = decoder.sample_prompts([encoded[0]], 10 * limit, 1.0, 1.0, set(), slots=2)
-    assert len(long_rows[0]) == limit - len(encoded[0])
+    # a budget larger than the context leaves: each row stops where the context ends, also a
+    # short prompt that entered padded to a long one's length (its cache places must not run out)
+    pair = [tokenizer(PROMPTS[2] * 12)["input_ids"], encoded[1]]
+    context = len(pair[0]) + 30
+    assert len(pair[0]) > len(pair[1]) + 100
+    step = decoding._Batch.step
+
+    def checked(batch, token):
+        live = [batch.at[i] for i, row in enumerate(batch.rows) if row >= 0]
+        assert all(at < batch.valid.shape[1] for at in live), "a row ran out of cache places"
+        step(batch, token)
+
+    monkeypatch.setattr(decoding._Batch, "step", checked)
+    together = decoder.sample_prompts(pair, 1000, 0.0, 1.0, set(), slots=2, context=context)
+    assert [len(row) for row in together] == [context - len(ids) for ids in pair]
+    assert together == [decoder.sample_prompts([ids], 1000, 0.0, 1.0, set(), slots=1, context=context)[0]
+                        for ids in pair]
 
 
 def test_nucleus_draws_follow_the_cut_distribution() -> None:
