@@ -27,6 +27,42 @@ from elmcore.plugins import get_plugin_manager
 from elmcore.sandbox import load_callable, run_in_sandbox
 from elmcore.workers import WorkerPool
 
+# A bare fork round trip in a process loaded like a forker (its standard modules, the
+# domain's harness and preload), without the forker's protocol or any confinement layer: the
+# least a child per program costs in the process that forks the children.
+FORKER_LIKE = """
+import json, os, resource, sys, time
+from elmcore.sandbox import forker
+for name in forker.STANDARD_MODULES:
+    __import__(name)
+harness, _ = forker.prepare(sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]))
+program, n = sys.stdin.read(), int(sys.argv[4])
+def bare():
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        namespace = {}
+        exec(compile(program, "<program>", "exec"), namespace)
+        os.write(write_fd, json.dumps({"ok": True, "output": harness(namespace)}).encode())
+        os._exit(0)
+    os.close(write_fd)
+    chunks = []
+    while chunk := os.read(read_fd, 1 << 16):
+        chunks.append(chunk)
+    os.close(read_fd)
+    os.waitpid(pid, 0)
+    return json.loads(b"".join(chunks))
+for _ in range(20):
+    bare()
+def cpu():
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+started, used = time.perf_counter(), cpu()
+for _ in range(n):
+    bare()
+print((time.perf_counter() - started) / n, (cpu() - used) / n)
+"""
+
 ISOLATION_TIMER = """
 import time
 from elmcore.sandbox.namespaces import isolate_worker
@@ -66,6 +102,10 @@ def main() -> None:
     print(f"sandbox round trip in this process (fork, confine, exec, harness, JSON): {per * 1e3:.2f} ms/program, "
           f"CPU {per_cpu * 1e3:.2f} ms; {(per - bare) * 1e3:.2f} ms ({(per_cpu - bare_cpu) * 1e3:.2f} ms CPU) "
           "more than the bare fork")
+    like, like_cpu = forker_like_fork(program, spec, n)
+    print(f"bare fork round trip in a process loaded like a forker (no protocol, no confinement): "
+          f"{like * 1e3:.2f} ms/program, CPU {like_cpu * 1e3:.2f} ms; the sandbox round trip is "
+          f"{per / like:.2f}x its wall time and {per_cpu / like_cpu:.2f}x its CPU")
 
     programs = [program] * args.programs
     for workers in (1, 2):
@@ -80,6 +120,17 @@ def main() -> None:
         print(f"worker pool, {workers} worker(s): ready in {ready:.2f} s; "
               f"{len(programs) / seconds:.0f} evaluations/s ({seconds / len(programs) * workers * 1e3:.2f} ms "
               f"per evaluation per worker; CPU {cpu / len(programs) * 1e3:.2f} ms per evaluation, all processes)")
+
+
+def forker_like_fork(program: str, spec, n: int) -> tuple[float, float]:
+    """(wall, CPU) seconds per bare fork round trip in a fresh interpreter loaded like a forker."""
+    from elmcore.sandbox.runner import forker_environment
+    env = forker_environment([os.path.abspath(p) if p else os.getcwd() for p in sys.path])
+    done = subprocess.run([sys.executable, "-c", FORKER_LIKE, spec.harness, json.dumps(dict(spec.modules)),
+                           json.dumps(list(spec.preload)), str(n)], input=program, capture_output=True,
+                          text=True, env=env, cwd="/", check=True)
+    wall, cpu = done.stdout.split()
+    return float(wall), float(cpu)
 
 
 def cpu_seconds() -> float:
