@@ -330,7 +330,10 @@ def test_ctrl_c_keeps_the_committed_batches_and_says_how_to_go_on(tmp_path):
     """Ctrl-C during `elm run`: one line naming `elm resume`, and the run resumes."""
     proc = subprocess.Popen([sys.executable, "-m", "elmcore.cli", "run", "--domain", "parity", "--mutator", "gp",
                              "--evals", "1000000", "--batch-size", "32", "--quiet", "--out", str(tmp_path / "r")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # as at a terminal: a shell that starts the tests in the background
+                            # ignores SIGINT, and Python then never turns Ctrl-C into KeyboardInterrupt
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     store = tmp_path / "r" / "store.sqlite"
     deadline = time.time() + 120
     while time.time() < deadline:
