@@ -30,20 +30,17 @@ from elmcore.workers import WorkerPool
 # A bare fork round trip in a process loaded like a forker (its standard modules, the
 # domain's harness and preload), without the forker's protocol or any confinement layer: the
 # least a child per program costs in the process that forks the children.
-FORKER_LIKE = """
-import json, os, resource, sys, time
-from elmcore.sandbox import forker
-for name in forker.STANDARD_MODULES:
-    __import__(name)
-harness, _ = forker.prepare(sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]))
-program, n = sys.stdin.read(), int(sys.argv[4])
-def bare():
+# The least a child per program can cost: fork, exec, harness, JSON back, reap. Defined from
+# this text here and in the forker-like interpreter (which must not import this module's
+# dependencies: it has to stay as small as a forker).
+BARE_FORK = """
+def bare_fork(program, harness):
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
         namespace = {}
         exec(compile(program, "<program>", "exec"), namespace)
-        os.write(write_fd, json.dumps({"ok": True, "output": harness(namespace)}).encode())
+        os.write(write_fd, json.dumps(harness(namespace)).encode())
         os._exit(0)
     os.close(write_fd)
     chunks = []
@@ -52,14 +49,30 @@ def bare():
     os.close(read_fd)
     os.waitpid(pid, 0)
     return json.loads(b"".join(chunks))
+"""
+_DEFINED: dict = {"os": os, "json": json}
+exec(BARE_FORK, _DEFINED)  # noqa: S102 - this file's own text
+bare_fork = _DEFINED["bare_fork"]
+
+# A bare fork round trip in a process loaded like a forker (its standard modules, the
+# domain's harness and preload), without the forker's protocol or any confinement layer: the
+# least a child per program costs in the process that forks the children.
+FORKER_LIKE = """
+import json, os, resource, sys, time
+from elmcore.sandbox import forker
+for name in forker.STANDARD_MODULES:
+    __import__(name)
+harness, _ = forker.prepare(sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]))
+program, n = sys.stdin.read(), int(sys.argv[4])
+""" + BARE_FORK + """
 for _ in range(20):
-    bare()
+    bare_fork(program, harness)
 def cpu():
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 started, used = time.perf_counter(), cpu()
 for _ in range(n):
-    bare()
+    bare_fork(program, harness)
 print((time.perf_counter() - started) / n, (cpu() - used) / n)
 """
 
@@ -156,24 +169,6 @@ def cpu_seconds() -> float:
             return total
         parents |= {pid for pid, _ in level}
         total += sum(used for _, used in level) / ticks
-
-
-def bare_fork(program: str, harness) -> object:
-    """The least a child per program can cost: fork, exec, harness, JSON back, reap."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        namespace: dict = {}
-        exec(compile(program, "<program>", "exec"), namespace)  # noqa: S102 - trusted benchmark input
-        os.write(write_fd, json.dumps(harness(namespace)).encode())
-        os._exit(0)
-    os.close(write_fd)
-    chunks = []
-    while chunk := os.read(read_fd, 1 << 16):
-        chunks.append(chunk)
-    os.close(read_fd)
-    os.waitpid(pid, 0)
-    return json.loads(b"".join(chunks))
 
 
 if __name__ == "__main__":

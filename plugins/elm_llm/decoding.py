@@ -318,15 +318,15 @@ class GPT2Decoder:
             free = [i for i, row in enumerate(rows) if row < 0]
             if len(free) == len(rows) and not queue:
                 break
-            if free and queue and (len(free) * REFILL_SHARE >= len(rows) or step % COMPACT_EVERY == COMPACT_EVERY - 1
-                                   or len(free) == len(rows)):
+            if free and queue and (len(free) * REFILL_SHARE >= len(rows) or step % COMPACT_EVERY == COMPACT_EVERY - 1):
                 take = [queue.popleft() for _ in range(min(len(free), len(queue)))]
                 batch.step(token)  # the rows still writing take their token first
                 batch.fill(free[:len(take)], take, prompts, budget)
                 continue
             if free and not queue and (step % COMPACT_EVERY == COMPACT_EVERY - 1 or len(free) * 2 >= len(rows)):
-                batch.keep([i for i, row in enumerate(rows) if row >= 0])
-                token = token[[i for i, row in enumerate(rows) if row >= 0]]
+                writing = [i for i, row in enumerate(rows) if row >= 0]
+                batch.keep(writing)
+                token = token[writing]
             batch.step(token)
         return written  # a row stops taking tokens once it has written an end token
 

@@ -104,10 +104,9 @@ class TransformersBackend(Backend):
                     results[i * n + k] = Completion(prompt_index=i, error=reason)
             else:
                 runnable.append(i)
-        sources_of = (lambda rows: [params.copy_from[i] for i in rows]) if params.copy_from is not None else None
         if self.decoder is not None:  # one call: finished rows hand their slot to the next prompt
-            outputs = self._cached_loop([encoded[i] for i in runnable], params, n, seed,
-                                        sources_of(runnable) if sources_of else None)
+            sources = [params.copy_from[i] for i in runnable] if params.copy_from is not None else None
+            outputs = self._cached_loop([encoded[i] for i in runnable], params, n, seed, sources)
             chunks = [(runnable, outputs)]
         else:
             # similar lengths together: less padding per batch
