@@ -16,8 +16,13 @@
    Quadratic seeds, the Sodarace seeds), beside the model that read elm's runs only
    (`benchmarks/diffs_apply.py`), and whether each model copies (`benchmarks/copy_loss.py`:
    its loss on context, removed and added lines).
-6. The bootstrap rounds on elm's own Sodarace runs (examples/bootstrap), starting from the
-   pretrained model instead of from nothing (`--init`); skipped with `--no-bootstrap`.
+6. Fine-tuning on elm's own Sodarace runs: GP runs from four seeds (Square, Radial, Runner,
+   Galloper), the children that entered their maps exported with messages that say where
+   each child moved (`elm dataset diffs --filter entered --max-repeats 3 --messages moves`),
+   and `elm train --init` on them (300 steps): the model of `--ship` (models/elm-diff-py-1m).
+   `--finetune-steps 0` leaves it out.
+7. Optionally (`--bootstrap`), the bootstrap rounds of examples/bootstrap from the last model:
+   ELM runs with it and fine-tuning on its own valid children.
 
 Every step is an ordinary elm command (or script) whose output is kept; a step whose output
 exists is skipped and a training stopped half-way resumes from its checkpoint, so the
@@ -39,6 +44,7 @@ from steps import Steps  # noqa: E402  (examples/steps.py)
 
 REPO = HERE.parent.parent
 BASELINE = "elm-diff-1m"  # the model trained on elm's runs alone
+FINETUNE_SEEDS = ("square", "radial", "runner", "galloper")  # seed programs of the GP runs fine-tuned on
 
 
 def main() -> None:
@@ -56,9 +62,16 @@ def main() -> None:
     parser.add_argument("--batch-tokens", type=int, default=8192, help="tokens per batch, padding included")
     parser.add_argument("--copy-steps", type=int, default=1600, help="steps of the copying phase (0: none)")
     parser.add_argument("--copy-lr", type=float, default=2e-3, help="peak learning rate of the copying phase")
-    parser.add_argument("--bootstrap", action=argparse.BooleanOptionalAction, default=True,
-                        help="then fine-tune on elm's own Sodarace runs (examples/bootstrap)")
-    parser.add_argument("--gp-evals", type=int, default=20000, help="evaluations of each GP run of the bootstrap")
+    parser.add_argument("--gp-evals", type=int, default=10000, help="evaluations of each GP run fine-tuned on")
+    parser.add_argument("--gp-seed", type=int, default=21, help="random seed of those GP runs")
+    parser.add_argument("--finetune-steps", type=int, default=300,
+                        help="steps of fine-tuning on the GP runs' entered children (0: none)")
+    parser.add_argument("--finetune-lr", type=float, default=1e-3, help="peak learning rate of that fine-tuning")
+    parser.add_argument("--bootstrap", action=argparse.BooleanOptionalAction, default=False,
+                        help="then the bootstrap rounds of examples/bootstrap (ELM runs with the model and "
+                             "fine-tuning on its own valid children)")
+    parser.add_argument("--bootstrap-gp-evals", type=int, default=20000,
+                        help="evaluations of each GP run of the bootstrap")
     parser.add_argument("--round-evals", type=int, default=4000, help="evaluations of each bootstrap ELM run")
     parser.add_argument("--rounds", type=int, default=2, help="bootstrap fine-tuning rounds")
     parser.add_argument("--prompts", type=int, default=100, help="held-out commits in the diffs-apply figures")
@@ -102,10 +115,13 @@ def main() -> None:
                      "--json", str(copies))
 
     model = models[-1]
+    if args.finetune_steps > 0:
+        model = finetune(steps, out, model, args)
     if args.bootstrap:
         boot = out / "bootstrap"
         steps.script(REPO / "examples" / "bootstrap" / "bootstrap.py", "--out", str(boot), "--init", str(model),
-               "--gp-evals", str(args.gp_evals), "--round-evals", str(args.round_evals), "--rounds", str(args.rounds))
+                     "--gp-evals", str(args.bootstrap_gp_evals), "--round-evals", str(args.round_evals),
+                     "--rounds", str(args.rounds))
         model = boot / "models" / f"round{args.rounds}"
 
     figures = json.loads(applies.read_text())
@@ -126,6 +142,40 @@ def main() -> None:
     if args.ship is not None:
         shutil.copytree(model, args.ship, dirs_exist_ok=True, ignore=shutil.ignore_patterns("checkpoint*"))
         print(f"shipped {model} to {args.ship}")
+
+
+def finetune(steps: Steps, out: Path, init: Path, args: argparse.Namespace) -> Path:
+    """GP runs from four seeds; the children that entered their maps (new niches and
+    improvements, an identical change kept at most three times) with messages that say
+    where each child moved; `elm train --init` on them. Returns the fine-tuned model."""
+    runs = []
+    for seed_program in FINETUNE_SEEDS:
+        run = out / "runs" / f"gp-{seed_program}"
+        if (run / "store.sqlite").exists():
+            if not _finished(run, args.gp_evals):
+                steps.elm("resume", str(run), "--quiet")  # stopped half-way
+        else:
+            steps.elm("run", "--domain", "sodarace", "--seed-program", seed_program, "--mutator", "gp",
+                      "--evals", str(args.gp_evals), "--seed", str(args.gp_seed), "--out", str(run), "--quiet")
+        runs.append(str(run))
+    entered = out / "data" / "gp-entered"
+    if not (entered / "elm_dataset.json").exists():
+        steps.elm("dataset", "diffs", *runs, "--filter", "entered", "--max-repeats", "3", "--messages", "moves",
+                  "--context", "3", "--out", str(entered))
+    model = out / "models" / "finetuned"
+    steps.train(model, "--init", str(init), "--data", str(entered), "--steps", str(args.finetune_steps),
+                "--lr", str(args.finetune_lr), "--context", str(args.context), "--batch-tokens",
+                str(args.batch_tokens), "--loss", "completion")
+    return model
+
+
+def _finished(run: Path, evals: int) -> bool:
+    from elmcore.store import RunStore
+    store = RunStore.open(run, readonly=True)
+    try:
+        return store.evaluations() >= evals
+    finally:
+        store.close()
 
 
 if __name__ == "__main__":
