@@ -10,7 +10,7 @@ from pydantic import AliasChoices, Field, model_validator
 from elmcore import PluginConfig
 from elm_llm.backend import Backend
 
-DEFAULT_DIFF_MODEL = "elm-diff-1m"  # shipped with elm (models/elm-diff-1m), bootstrapped from elm's own runs
+DEFAULT_DIFF_MODEL = "elm-diff-py-1m"  # shipped with elm (models/): pretrained on Python, fine-tuned on GP runs
 DEFAULT_PROMPT_MODEL = "Salesforce/codegen-350M-mono"
 DEFAULT_EDIT_MODEL = "Qwen/Qwen2.5-Coder-1.5B-Instruct"
 

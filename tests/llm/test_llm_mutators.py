@@ -179,7 +179,7 @@ def test_construction_is_cheap_and_a_missing_model_fails_on_first_use(parity_con
 
 
 def test_config_defaults_and_validation():
-    assert DiffMutator.Config().model == "elm-diff-1m"  # shipped in models/
+    assert DiffMutator.Config().model == "elm-diff-py-1m"  # shipped in models/
     assert DiffMutator.Config().backend_kind == "hf"
     assert DiffMutator.Config(base_url="http://localhost:8000/v1").backend_kind == "openai"
     with pytest.raises(ValueError, match="extra"):

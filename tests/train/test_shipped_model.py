@@ -44,12 +44,14 @@ def test_files_match_their_checksums(model_dir: Path) -> None:
 def test_small_with_its_recipe_beside_it(model_dir: Path) -> None:
     assert sum(p.stat().st_size for p in model_dir.iterdir()) <= MAX_BYTES
     assert (model_dir / "training.json").is_file() and (model_dir / "README.md").is_file()
-    assert "bootstrap.py" in (model_dir / "README.md").read_text()
+    assert "examples/pretrain/pretrain.py" in (model_dir / "README.md").read_text()
 
 
-def test_writes_diffs_that_apply_to_the_square_seed(model_dir: Path) -> None:
-    mutator = DiffMutator(DiffConfig(), SodaraceDomain().mutation_context())
-    assert mutator.config.model == DEFAULT_DIFF_MODEL
+@pytest.mark.parametrize("name", [DEFAULT_DIFF_MODEL, "elm-diff-1m"])  # and the baseline of examples/pretrain
+def test_writes_diffs_that_apply_to_the_square_seed(model_dir: Path, name: str) -> None:
+    config = DiffConfig() if name == DEFAULT_DIFF_MODEL else DiffConfig(model=name)
+    mutator = DiffMutator(config, SodaraceDomain().mutation_context())
+    assert mutator.config.model == name
     parents = [Parent(id=0, program=read_seed("sodarace", "square"))] * 16
     children = mutator.mutate(parents, np.random.default_rng(0))
     changed = [c for c in children if c.program is not None and not c.meta.get("unchanged")]
