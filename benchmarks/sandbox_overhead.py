@@ -27,9 +27,6 @@ from elmcore.plugins import get_plugin_manager
 from elmcore.sandbox import load_callable, run_in_sandbox
 from elmcore.workers import WorkerPool
 
-# A bare fork round trip in a process loaded like a forker (its standard modules, the
-# domain's harness and preload), without the forker's protocol or any confinement layer: the
-# least a child per program costs in the process that forks the children.
 # The least a child per program can cost: fork, exec, harness, JSON back, reap. Defined from
 # this text here and in the forker-like interpreter (which must not import this module's
 # dependencies: it has to stay as small as a forker).

@@ -42,6 +42,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 from steps import Steps  # noqa: E402  (examples/steps.py)
 
+from elmcore.store import RunStore  # noqa: E402
+
 REPO = HERE.parent.parent
 BASELINE = "elm-diff-1m"  # the model trained on elm's runs alone
 FINETUNE_SEEDS = ("square", "radial", "runner", "galloper")  # seed programs of the GP runs fine-tuned on
@@ -170,7 +172,6 @@ def finetune(steps: Steps, out: Path, init: Path, args: argparse.Namespace) -> P
 
 
 def _finished(run: Path, evals: int) -> bool:
-    from elmcore.store import RunStore
     store = RunStore.open(run, readonly=True)
     try:
         return store.evaluations() >= evals
