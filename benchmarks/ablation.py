@@ -1,6 +1,6 @@
 """The diff mutator's exploration mechanisms, one at a time: an ablation on Sodarace.
 
-Each row is an `elm run --domain sodarace --mutator diff` (or `--mutator gp`) from the same
+Each row is an `elm run --domain sodarace --mutator diff` (or `gp`, or a portfolio) from the same
 seed program with a set of mechanisms switched on; the others are off. Rows run as separate
 processes, `--parallel` at a time, each with cores / parallel torch threads (a small model's
 matrices are too small for a second thread to pay, so two runs side by side write more diffs
@@ -27,6 +27,8 @@ mechanisms are each added alone to the defaults (guided diffs and duplicate reje
   all           every mechanism: the defaults, temperatures, samples, direct
   gp            GP (with duplicate rejection, its default)
   gp-nodedup    GP without duplicate rejection
+  uniform       a portfolio of GP and the diff model (defaults), each child's operator drawn uniformly
+  adaptive      the same portfolio, adaptive (a bandit), a new niche credited 1 and an improvement 0.25
 
 Wall times are only comparable between rows that ran side by side on a quiet machine.
 """
@@ -59,6 +61,9 @@ ROWS: dict[str, tuple[str, list[str]]] = {
     "all": ("diff", [TEMPERATURES, SAMPLES, DIRECT]),
     "gp": ("gp", []),
     "gp-nodedup": ("gp", ["run.deduplicate=false"]),
+    "uniform": ("gp,diff", ["run.portfolio=uniform"]),
+    "adaptive": ("gp,diff", ["run.portfolio=adaptive", "run.portfolio_credit_new_niche=1",
+                             "run.portfolio_credit_improvement=0.25"]),
 }
 
 
@@ -67,7 +72,7 @@ def command(row: str, seed: int, args: argparse.Namespace, out: Path) -> list[st
     cmd = ["elm", "run", "--domain", "sodarace", "--seed-program", args.seed_program, "--mutator", mutator,
            "--evals", str(args.evals), "--seed", str(seed), "--workers", str(args.workers), "--out", str(out),
            "--quiet"]
-    if mutator == "diff" and args.model:
+    if "diff" in mutator.split(",") and args.model:
         cmd += ["--model", args.model]
     for item in sets:
         cmd += ["--set", item]
