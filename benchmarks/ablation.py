@@ -7,8 +7,11 @@ matrices are too small for a second thread to pay, so two runs side by side writ
 per second than one run on both cores). A row whose run directory already holds a finished
 run is not run again, and one stopped part-way is resumed (`elm resume`), so the script can
 be stopped and started again. It prints, per row and seed: evaluations and the proposals they
-took (distinct share), niches filled at each --checkpoints count of evaluations, QD score,
-best fitness and wall time, then per row the means over the seeds.
+took, the share of proposals that gave no program (the diff did not apply or the child does
+not parse: edit_failed, no_edit), the share that repeated a program the run had seen
+(duplicates not evaluated, and with duplicate rejection off, programs evaluated again), the
+share that was valid, niches filled at each --checkpoints count of evaluations, QD score, best
+fitness and wall time; then per row the means over the seeds.
 
     python benchmarks/ablation.py --out out/ablation --evals 5000 --seeds 0 \
         [--rows none,dedup,guided,default,temperatures,samples,direct,all,gp,gp-nodedup] \
@@ -113,11 +116,11 @@ def measure(out: Path, checkpoints: list[int]) -> dict:
         reached = [c for c in curve if c["evals"] <= mark]
         at[mark] = reached[-1]["filled"] if reached and curve[-1]["evals"] >= mark else None
     end = curve[-1]
-    distinct = proposals - (duplicates or 0) - repeats
-    return {"evals": end["evals"], "proposals": proposals, "distinct": distinct / proposals if proposals else 0.0,
-            "filled": end["filled"], "qd": end["qd_score"], "best": end["max_fitness"], "at": at,
-            "valid": outcomes.get("valid", 0) / proposals if proposals else 0.0,
-            "seconds": (last - first) if first and last else 0.0}
+    share = (lambda n: n / proposals) if proposals else (lambda n: 0.0)
+    return {"evals": end["evals"], "proposals": proposals, "filled": end["filled"], "qd": end["qd_score"],
+            "best": end["max_fitness"], "at": at, "valid": share(outcomes.get("valid", 0)),
+            "no_program": share(outcomes.get("edit_failed", 0) + outcomes.get("no_edit", 0)),
+            "repeated": share((duplicates or 0) + repeats), "seconds": (last - first) if first and last else 0.0}
 
 
 def main() -> None:
@@ -169,8 +172,8 @@ def main() -> None:
           f"{args.parallel} runs at once with {threads} torch thread(s) each; {platform.machine()}, "
           f"{os.cpu_count()} cores")
     marks = " | ".join(f"niches@{c}" for c in checkpoints)
-    print(f"| row | seed | evals (proposals) | distinct | valid | {marks} | QD | best | wall s |")
-    print("|---" * (8 + len(checkpoints)) + "|")
+    print(f"| row | seed | evals (proposals) | no program | repeated | valid | {marks} | QD | best | wall s |")
+    print("|---" * (9 + len(checkpoints)) + "|")
     summary: dict[str, list[dict]] = {}
     for row, seed, out in jobs:
         if not (out / "store.sqlite").exists():
@@ -179,14 +182,15 @@ def main() -> None:
         m = measure(out, checkpoints)
         summary.setdefault(row, []).append(m)
         at = " | ".join("-" if m["at"][c] is None else str(m["at"][c]) for c in checkpoints)
-        print(f"| {row} | {seed} | {m['evals']} ({m['proposals']}) | {m['distinct']:.1%} | {m['valid']:.1%} | {at} | "
+        print(f"| {row} | {seed} | {m['evals']} ({m['proposals']}) | {m['no_program']:.1%} | {m['repeated']:.1%} | "
+              f"{m['valid']:.1%} | {at} | "
               f"{m['qd']:,.0f} | {m['best']:.1f} | {m['seconds']:,.0f} |")
     if len(seeds) > 1:
         print("\nMeans over the seeds:")
-        print("| row | distinct | niches | QD | best |")
+        print("| row | repeated | niches | QD | best |")
         print("|---|---|---|---|---|")
         for row, ms in summary.items():
-            print(f"| {row} | {statistics.mean(m['distinct'] for m in ms):.1%} | "
+            print(f"| {row} | {statistics.mean(m['repeated'] for m in ms):.1%} | "
                   f"{statistics.mean(m['filled'] for m in ms):.1f} | {statistics.mean(m['qd'] for m in ms):,.0f} | "
                   f"{statistics.mean(m['best'] for m in ms):.1f} |")
 

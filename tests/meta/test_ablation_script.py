@@ -26,7 +26,7 @@ def test_rows_run_once_and_are_reported(tmp_path) -> None:
     for line in rows.values():
         cells = [c.strip() for c in line.split("|")[1:-1]]
         assert cells[2].startswith("30 (")  # the budget is spent: 30 evaluations
-        assert int(cells[5]) >= 1 and int(cells[6]) >= int(cells[5])  # niches at 10 and 30 evaluations
+        assert int(cells[6]) >= 1 and int(cells[7]) >= int(cells[6])  # niches at 10 and 30 evaluations
     # a second call finds the runs finished and runs nothing again
     again = ablation("--out", str(out), "--rows", "gp,gp-nodedup", "--evals", "30", "--checkpoints", "10,30",
                      cwd=tmp_path)
