@@ -5,13 +5,13 @@ seed program with a set of mechanisms switched on; the others are off. Rows run 
 processes, `--parallel` at a time, each with cores / parallel torch threads (a small model's
 matrices are too small for a second thread to pay, so two runs side by side write more diffs
 per second than one run on both cores). A row whose run directory already holds a finished
-run is not run again, and one stopped part-way is resumed (`elm resume`), so the script can
-be stopped and started again. It prints, per row and seed: evaluations and the proposals they
-took, the share of proposals that gave no program (the diff did not apply or the child does
-not parse: edit_failed, no_edit), the share that repeated a program the run had seen
-(duplicates not evaluated, and with duplicate rejection off, programs evaluated again), the
-share that was valid, niches filled at each --checkpoints count of evaluations, QD score, best
-fitness and wall time; then per row the means over the seeds.
+run is not run again, and one stopped part-way (or asked for a larger --evals) is resumed
+(`elm resume --evals`), so the script can be stopped and started again. It prints, per row
+and seed: evaluations and the proposals they took, the share of proposals that gave no
+program (the diff did not apply or the child does not parse: edit_failed, no_edit), the
+share that repeated a program the run had seen (duplicates not evaluated, and with duplicate
+rejection off, programs evaluated again), the share that was valid, niches filled at each
+--checkpoints count of evaluations, QD score, best fitness and wall time; then per row the means over the seeds.
 
     python benchmarks/ablation.py --out out/ablation --evals 5000 --seeds 0 \
         [--rows none,dedup,guided,default,temperatures,samples,direct,all,gp,gp-nodedup] \
@@ -49,6 +49,8 @@ import sys
 import time
 from pathlib import Path
 
+# `elm` through this interpreter: the runs use the same installation as the script, on PATH or not
+ELM = [sys.executable, "-c", "import sys; from elmcore.cli import main; sys.argv[0] = 'elm'; main()"]
 OFF = ["run.deduplicate=false", "mutator.guided=false"]
 TEMPERATURES = "mutator.temperatures=[0.3,0.8,1.2]"
 SAMPLES = "mutator.samples_per_parent=4"
@@ -72,7 +74,7 @@ ROWS: dict[str, tuple[str, list[str]]] = {
 
 def command(row: str, seed: int, args: argparse.Namespace, out: Path) -> list[str]:
     mutator, sets = ROWS[row]
-    cmd = ["elm", "run", "--domain", "sodarace", "--seed-program", args.seed_program, "--mutator", mutator,
+    cmd = [*ELM, "run", "--domain", "sodarace", "--seed-program", args.seed_program, "--mutator", mutator,
            "--evals", str(args.evals), "--seed", str(seed), "--workers", str(args.workers), "--out", str(out),
            "--quiet"]
     if "diff" in mutator.split(",") and args.model:
@@ -156,11 +158,11 @@ def main() -> None:
             while waiting and len(running) < args.parallel:
                 row, seed, out = waiting.pop(0)
                 if (out / "store.sqlite").exists():
-                    cmd = ["elm", "resume", str(out), "--quiet"]
+                    cmd = [*ELM, "resume", str(out), "--evals", str(args.evals), "--quiet"]
                 else:
                     cmd = command(row, seed, args, out)
                 log = open(args.out / f"{row}-{seed}.log", "a")
-                print(f"start {row} seed {seed}: {' '.join(cmd)}", flush=True)
+                print(f"start {row} seed {seed}: elm {' '.join(cmd[len(ELM):])}", flush=True)
                 running.append((subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT), out.name))
             time.sleep(2)
             for proc, name in list(running):
