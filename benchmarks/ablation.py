@@ -11,7 +11,8 @@ and seed: evaluations and the proposals they took, the share of proposals that g
 program (the diff did not apply or the child does not parse: edit_failed, no_edit), the
 share that repeated a program the run had seen (duplicates not evaluated, and with duplicate
 rejection off, programs evaluated again), the share that was valid, niches filled at each
---checkpoints count of evaluations, QD score, best fitness and wall time; then per row the means over the seeds.
+--checkpoints count of evaluations, QD score, best fitness and wall time; then per row the
+means over the seeds.
 
     python benchmarks/ablation.py --out out/ablation --evals 5000 --seeds 0 \
         [--rows none,dedup,guided,default,temperatures,samples,direct,all,gp,gp-nodedup] \
