@@ -40,7 +40,6 @@ Wall times are only comparable between rows that ran side by side on a quiet mac
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sqlite3
@@ -49,6 +48,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+from elmcore import RunStore
+from elmcore.store import STORE_FILE
 
 # `elm` through this interpreter: the runs use the same installation as the script, on PATH or not
 ELM = [sys.executable, "-c", "import sys; from elmcore.cli import main; sys.argv[0] = 'elm'; main()"]
@@ -85,27 +88,28 @@ def command(row: str, seed: int, args: argparse.Namespace, out: Path) -> list[st
     return cmd
 
 
-def finished(out: Path, evals: int) -> bool:
-    store = out / "store.sqlite"
-    if not store.exists():
-        return False
-    return spent(out) >= evals
-
-
 def spent(out: Path) -> int:
-    db = sqlite3.connect(f"file:{out / 'store.sqlite'}?mode=ro", uri=True)
-    try:
-        row = db.execute("SELECT stats FROM batches ORDER BY batch DESC LIMIT 1").fetchone()
-    except sqlite3.Error:
+    """Evaluations the run in ``out`` has committed (0 when there is none yet)."""
+    if not (out / STORE_FILE).exists():
         return 0
+    store = RunStore.open(out, readonly=True)
+    try:
+        last = store.last_batch_stats()
     finally:
-        db.close()
-    return json.loads(row[0])["evals"] if row else 0
+        store.close()
+    return last.evals if last else 0
 
 
-def measure(out: Path, checkpoints: list[int]) -> dict:
-    db = sqlite3.connect(f"file:{out / 'store.sqlite'}?mode=ro", uri=True)
-    curve = [json.loads(s) for (s,) in db.execute("SELECT stats FROM batches ORDER BY batch")]
+def measure(out: Path, checkpoints: list[int]) -> dict | None:
+    """The row's figures from its store; None when it has committed no batch."""
+    store = RunStore.open(out, readonly=True)
+    try:
+        curve = [stats for _, stats in store.stats_by_batch()]
+    finally:
+        store.close()
+    if not curve:
+        return None
+    db = sqlite3.connect(f"file:{out / STORE_FILE}?mode=ro", uri=True)
     proposals, duplicates = db.execute(
         "SELECT COUNT(*), SUM(outcome = 'duplicate') FROM candidates WHERE operator != 'seed'").fetchone()
     repeats = db.execute(  # evaluated programs that had been evaluated before (runs without dedup)
@@ -116,12 +120,12 @@ def measure(out: Path, checkpoints: list[int]) -> dict:
     db.close()
     at = {}
     for mark in checkpoints:
-        reached = [c for c in curve if c["evals"] <= mark]
-        at[mark] = reached[-1]["filled"] if reached and curve[-1]["evals"] >= mark else None
+        reached = [c for c in curve if c.evals <= mark]
+        at[mark] = reached[-1].filled if reached and curve[-1].evals >= mark else None
     end = curve[-1]
     share = (lambda n: n / proposals) if proposals else (lambda n: 0.0)
-    return {"evals": end["evals"], "proposals": proposals, "filled": end["filled"], "qd": end["qd_score"],
-            "best": end["max_fitness"], "at": at, "valid": share(outcomes.get("valid", 0)),
+    return {"evals": end.evals, "proposals": proposals, "filled": end.filled, "qd": end.qd_score,
+            "best": end.max_fitness, "at": at, "valid": share(outcomes.get("valid", 0)),
             "no_program": share(outcomes.get("edit_failed", 0) + outcomes.get("no_edit", 0)),
             "repeated": share((duplicates or 0) + repeats), "seconds": (last - first) if first and last else 0.0}
 
@@ -153,23 +157,25 @@ def main() -> None:
 
     jobs = [(row, seed, args.out / f"{row}-{seed}") for seed in seeds for row in rows]
     if not args.report_only:
-        waiting = [j for j in jobs if not finished(j[2], args.evals)]
-        running: list[tuple[subprocess.Popen, str]] = []
+        waiting = [j for j in jobs if spent(j[2]) < args.evals]
+        running: list[tuple[subprocess.Popen, Any, str]] = []
         while waiting or running:
             while waiting and len(running) < args.parallel:
                 row, seed, out = waiting.pop(0)
-                if (out / "store.sqlite").exists():
+                if (out / STORE_FILE).exists():
                     cmd = [*ELM, "resume", str(out), "--evals", str(args.evals), "--quiet"]
                 else:
                     cmd = command(row, seed, args, out)
                 log = open(args.out / f"{row}-{seed}.log", "a")
                 print(f"start {row} seed {seed}: elm {' '.join(cmd[len(ELM):])}", flush=True)
-                running.append((subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT), out.name))
+                running.append((subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT), log, out.name))
             time.sleep(2)
-            for proc, name in list(running):
+            for job in list(running):
+                proc, log, name = job
                 if proc.poll() is not None:
-                    running.remove((proc, name))
-                    print(f"done {name} (exit {proc.returncode})", flush=True)
+                    running.remove(job)
+                    log.close()
+                    print(f"done {name} (exit {proc.returncode}; its log: {args.out / (name + '.log')})", flush=True)
 
     print(f"\nSodarace from {args.seed_program}, {args.evals} evaluations per run, "
           f"{args.parallel} runs at once with {threads} torch thread(s) each; {platform.machine()}, "
@@ -179,10 +185,10 @@ def main() -> None:
     print("|---" * (9 + len(checkpoints)) + "|")
     summary: dict[str, list[dict]] = {}
     for row, seed, out in jobs:
-        if not (out / "store.sqlite").exists():
+        m = measure(out, checkpoints) if (out / STORE_FILE).exists() else None
+        if m is None:
             print(f"| {row} | {seed} | not run |")
             continue
-        m = measure(out, checkpoints)
         summary.setdefault(row, []).append(m)
         at = " | ".join("-" if m["at"][c] is None else str(m["at"][c]) for c in checkpoints)
         print(f"| {row} | {seed} | {m['evals']} ({m['proposals']}) | {m['no_program']:.1%} | {m['repeated']:.1%} | "
