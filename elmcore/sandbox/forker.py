@@ -25,6 +25,7 @@ killing the child it is running.
 from __future__ import annotations
 
 import builtins
+import ctypes
 import faulthandler
 import importlib
 import json
@@ -35,7 +36,9 @@ import signal
 import socket
 import stat
 import sys
+import random
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -69,6 +72,29 @@ def load_callable(path: str) -> Callable[..., Any]:
 
 
 _PREPARED: dict[tuple[Any, ...], tuple[Callable[..., Any], dict[str, Any]]] = {}
+
+# The C library's fork, called with the GIL held (PyDLL): the child skips the interpreter's
+# after-fork work (``os.register_at_fork`` hooks of threading and random), which writes to
+# some 170 of the forker's pages and costs each child about a millisecond of copying them.
+# Done only where that work has nothing to do: the forker has no other thread (so no lock
+# is held by one, and the child's thread state, GIL and import lock are as the forker's);
+# the child then reseeds ``random`` itself, as random's own hook does.
+_LIBC_FORK = ctypes.PyDLL(None, use_errno=True).fork
+_LIBC_FORK.restype = ctypes.c_int
+_LIBC_FORK.argtypes = []
+
+
+def fork() -> int:
+    """``os.fork()`` for a single-threaded forker, without the interpreter's after-fork
+    hooks; ``os.fork()`` itself when another thread exists."""
+    if threading.active_count() != 1:
+        return os.fork()
+    pid = _LIBC_FORK()
+    if pid < 0:
+        raise OSError(ctypes.get_errno(), f"fork: {os.strerror(ctypes.get_errno())}")
+    if pid == 0:
+        random.seed()
+    return pid
 
 
 def prepare(harness: str, modules: dict[str, str], preload: tuple[str, ...] | list[str]
@@ -133,6 +159,13 @@ class Forker:
         self.workdir = ""
         for name in STANDARD_MODULES:
             importlib.import_module(name)
+        tempfile.gettempdir()  # fixed now: the environment below changes per child
+        self.environment = dict(os.environ)  # the forker's own, for importing (BLAS reads it)
+        self.child_environment: dict[str, str] | None = None
+        # limits that hold for the forker as well as for every child: set once, inherited
+        resource.setrlimit(resource.RLIMIT_FSIZE, (FSIZE_LIMIT, FSIZE_LIMIT))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        self.devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         if self.seccomp:
             seccomp.prepared()  # packed once; each child only patches in its pid
         if self.scratch_dir:
@@ -160,7 +193,16 @@ class Forker:
             os.chown(path, self.sandbox_uid, self.sandbox_uid, follow_symlinks=False)
         os.chmod(path, 0o700, follow_symlinks=False)
 
+    def set_environment(self, environment: dict[str, str]) -> None:
+        """Make ``environment`` this process's whole environment (a forked child inherits it)."""
+        if self.child_environment != environment:
+            os.environ.clear()
+            os.environ.update(environment)
+            self.child_environment = None if environment is self.environment else environment
+
     def run(self, sock: socket.socket, spec: dict[str, Any]) -> None:
+        if (spec["harness"], tuple(sorted(spec["modules"].items())), tuple(spec["preload"])) not in _PREPARED:
+            self.set_environment(self.environment)  # import with the forker's own environment
         harness, modules = prepare(spec["harness"], spec["modules"], spec["preload"])
         if self.landlock_abi:
             readable = readable_paths()  # after the imports: their folders are readable too
@@ -171,12 +213,18 @@ class Forker:
                 self.ruleset = landlock.create_ruleset(self.scratch_dir, readable)
             self.readable = readable
         workdir = self.scratch_dir or tempfile.mkdtemp(prefix="elm-sandbox-", dir=self.scratch_root)
+        # what the child would otherwise do after the fork, done here once per forker (or per
+        # directory): every page a child writes is a copy of the forker's
+        self.set_environment({"HOME": workdir, "TMPDIR": workdir, "PATH": "/usr/bin:/bin"})
+        cpu = max(1, int(spec["timeout_s"] + 1))
+        # the child starts with the forker's mappings (numpy...): the cap is on what it adds
+        memory = _address_space_bytes() + int(spec["memory_mb"]) * 1024 * 1024
         program_r, program_w = os.pipe()
         result_r, result_w = os.pipe()
         parent = os.getpid()
-        pid = os.fork()
+        pid = fork()
         if pid == 0:  # never returns
-            _child(sock.fileno(), program_r, result_w, harness, modules, workdir, spec, self, parent)
+            _child(sock.fileno(), program_r, result_w, harness, modules, workdir, (cpu, memory), self, parent)
         os.close(program_r)
         os.close(result_w)
         self.child, self.workdir = pid, workdir
@@ -270,17 +318,17 @@ def main(fd: int) -> None:
 
 
 def _child(control: int, program_r: int, result_w: int, harness: Callable[..., Any], modules: dict[str, Any],
-           workdir: str, spec: dict[str, Any], forker: Forker, parent: int) -> None:
+           workdir: str, limits: tuple[int, int], forker: Forker, parent: int) -> None:
     code = 0
     try:
         os.close(control)
         ruleset = forker.ruleset if forker.scratch_dir else None
-        close_inherited_fds(program_r, result_w, ruleset)
+        close_inherited_fds(program_r, result_w, ruleset, forker.devnull)
         os.setsid()
         faulthandler.disable()  # its dumps would go to the caller's stderr
         try:
             program = _read_program(program_r)
-            _confine(spec, workdir, forker, parent, ruleset)
+            _confine(limits, workdir, forker, parent, ruleset)
         except BaseException as exc:  # fail closed: no program runs half-confined
             write_all(result_w, json.dumps({"ok": False, "error": f"sandbox setup failed: {describe(exc)}"}
                                            ).encode("utf-8", "replace"))
@@ -345,21 +393,17 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _confine(spec: dict[str, Any], workdir: str, forker: Forker, parent: int, ruleset: int | None) -> None:
+def _confine(limits: tuple[int, int], workdir: str, forker: Forker, parent: int, ruleset: int | None) -> None:
     """Everything between fork and the program's first line, in this order: limits, quiet
-    stdio, scratch dir, identity, death with the parent, environment, Landlock, seccomp."""
-    cpu = max(1, int(spec["timeout_s"] + 1))
+    stdio, scratch dir, identity, death with the parent, Landlock, seccomp. The forker has
+    already set what it shares with its children: the file size and core dump limits and
+    the environment (``HOME`` and ``TMPDIR`` the scratch directory, ``PATH``, nothing else)."""
+    cpu, memory = limits
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    # the child starts with the forker's mappings (numpy...): the cap is on what it adds
-    memory = _address_space_bytes() + int(spec["memory_mb"]) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (FSIZE_LIMIT, FSIZE_LIMIT))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    os.close(devnull)
-    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - the child exits, never closes
+    for fd in (0, 1, 2):  # sys.stdout and sys.stderr write to 1 and 2
+        os.dup2(forker.devnull, fd)
+    os.close(forker.devnull)
     os.chdir(workdir)
     if forker.sandbox_uid is not None:  # root ignores most limits: become a uid of our own
         if not forker.scratch_dir:
@@ -370,8 +414,6 @@ def _confine(spec: dict[str, Any], workdir: str, forker: Forker, parent: int, ru
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # no fork bombs: this uid may start nothing
     resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE_LIMIT, NOFILE_LIMIT))
     privileges.die_with_parent(parent)  # after the uid change, which clears the setting
-    os.environ.clear()
-    os.environ.update({"HOME": workdir, "TMPDIR": workdir, "PATH": "/usr/bin:/bin"})
     if ruleset is not None:
         landlock.enforce(ruleset)
         os.close(ruleset)

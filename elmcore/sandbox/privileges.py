@@ -13,7 +13,7 @@ import ctypes
 import os
 import signal
 
-from elmcore.sandbox.libc import PR_GET_DUMPABLE, PR_SET_DUMPABLE, PR_SET_PDEATHSIG, check, libc, prctl
+from elmcore.sandbox.libc import PR_GET_DUMPABLE, PR_SET_DUMPABLE, PR_SET_PDEATHSIG, check, error, libc, prctl, ulongs
 
 SANDBOX_UID_BASE = 2_000_000_000  # far above account uids and the usual subordinate-uid ranges
 CAPABILITY_VERSION_3 = 0x20080522
@@ -47,11 +47,15 @@ def drop_capabilities() -> None:
     check(libc.capset(ctypes.byref(header), data), "capset")
 
 
+_PDEATHSIG_ARGS = ulongs(signal.SIGKILL, 0, 0, 0)  # made once: a forked child only makes the call
+
+
 def die_with_parent(parent_pid: int | None = None) -> None:
     """Ask the kernel to SIGKILL this process when its parent dies; exit now if it already
     has (when ``parent_pid`` is given: a process whose parent is in another PID namespace
     sees 0 as its parent's pid)."""
-    check(prctl(PR_SET_PDEATHSIG, signal.SIGKILL), "prctl(PR_SET_PDEATHSIG)")
+    if libc.prctl(PR_SET_PDEATHSIG, *_PDEATHSIG_ARGS) != 0:
+        raise error("prctl(PR_SET_PDEATHSIG)")
     if parent_pid is not None and os.getppid() != parent_pid:
         os._exit(0)
 

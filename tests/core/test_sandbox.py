@@ -76,3 +76,69 @@ def test_no_process_is_left_behind():
     # either starting a process is refused (unprivileged) or the group is killed afterwards
     assert _processes_running(["sleep", "31.5"]) == 0
     assert result.ok or "Error" in result.reason
+
+
+def test_program_environment_is_its_scratch_directory_and_path_only():
+    body = "import os\ndef value():\n    return [dict(os.environ), os.getcwd()]"
+    first, second = run(body), run(body)
+    assert first.ok and second.ok, (first.reason, second.reason)
+    for env, cwd in (first.output, second.output):
+        assert env == {"HOME": cwd, "TMPDIR": cwd, "PATH": "/usr/bin:/bin"}
+
+
+def test_each_program_draws_fresh_random_numbers():
+    """The forker forks without the interpreter's after-fork hooks; each child still reseeds
+    ``random``, as random's own hook does, so two runs of one program do not repeat."""
+    body = "import random\ndef value():\n    return [random.getrandbits(64), random.random()]"
+    draws = [run(body) for _ in range(3)]
+    assert all(d.ok for d in draws), [d.reason for d in draws]
+    assert len({tuple(d.output) for d in draws}) == 3
+
+
+def test_output_to_stderr_is_discarded(capfd):
+    result = run("import sys\ndef value():\n    sys.stderr.write('y' * 100_000)\n    sys.stderr.flush()\n    return 4")
+    assert result.ok and result.output == 4
+    assert "yyyy" not in capfd.readouterr().err
+
+
+FORK_PROBE = """
+import os, random, sys, threading, time
+from elmcore.sandbox import forker
+hooked = []
+os.register_at_fork(after_in_child=lambda: hooked.append(1))
+
+def child_report():
+    r, w = os.pipe()
+    pid = forker.fork()
+    if pid == 0:
+        os.write(w, f"{len(hooked)} {random.getrandbits(64)}".encode())
+        os._exit(0)
+    os.close(w)
+    text = os.read(r, 100).decode()
+    os.waitpid(pid, 0)
+    return text
+
+random.seed(5)
+state = random.getstate()
+alone = child_report()
+random.setstate(state)
+parent_draw = random.getrandbits(64)
+stop = threading.Event()
+other = threading.Thread(target=stop.wait)
+other.start()
+with_thread = child_report()
+stop.set()
+other.join()
+print(alone, parent_draw, with_thread)
+"""
+
+
+def test_forker_fork_skips_after_fork_hooks_only_when_single_threaded():
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", FORK_PROBE], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    alone_hooks, alone_draw, parent_draw, thread_hooks, _ = done.stdout.split()
+    assert alone_hooks == "0"  # single-threaded: the C library's fork, no hook ran
+    assert alone_draw != parent_draw  # ... and the child reseeded random itself
+    assert thread_hooks == "1"  # another thread: os.fork, with every hook
