@@ -31,9 +31,9 @@ from elmcore.workers import WorkerPool
 # this text here and in the forker-like interpreter (which must not import this module's
 # dependencies: it has to stay as small as a forker).
 BARE_FORK = """
-def bare_fork(program, harness):
+def bare_fork(program, harness, fork=os.fork):
     read_fd, write_fd = os.pipe()
-    pid = os.fork()
+    pid = fork()
     if pid == 0:
         namespace = {}
         exec(compile(program, "<program>", "exec"), namespace)
@@ -62,15 +62,16 @@ for name in forker.STANDARD_MODULES:
 harness, _ = forker.prepare(sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]))
 program, n = sys.stdin.read(), int(sys.argv[4])
 """ + BARE_FORK + """
-for _ in range(20):
-    bare_fork(program, harness)
 def cpu():
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-started, used = time.perf_counter(), cpu()
-for _ in range(n):
-    bare_fork(program, harness)
-print((time.perf_counter() - started) / n, (cpu() - used) / n)
+for fork in (os.fork, forker.fork):  # the interpreter's fork, and the forker's (no after-fork hooks)
+    for _ in range(20):
+        bare_fork(program, harness, fork)
+    started, used = time.perf_counter(), cpu()
+    for _ in range(n):
+        bare_fork(program, harness, fork)
+    print((time.perf_counter() - started) / n, (cpu() - used) / n)
 """
 
 ISOLATION_TIMER = """
@@ -112,10 +113,11 @@ def main() -> None:
     print(f"sandbox round trip in this process (fork, confine, exec, harness, JSON): {per * 1e3:.2f} ms/program, "
           f"CPU {per_cpu * 1e3:.2f} ms; {(per - bare) * 1e3:.2f} ms ({(per_cpu - bare_cpu) * 1e3:.2f} ms CPU) "
           "more than the bare fork")
-    like, like_cpu = forker_like_fork(program, spec, n)
-    print(f"bare fork round trip in a process loaded like a forker (no protocol, no confinement): "
-          f"{like * 1e3:.2f} ms/program, CPU {like_cpu * 1e3:.2f} ms; the sandbox round trip is "
-          f"{per / like:.2f}x its wall time and {per_cpu / like_cpu:.2f}x its CPU")
+    for how, (like, like_cpu) in zip(("os.fork()", "the forker's fork(), without after-fork hooks"),
+                                     forker_like_fork(program, spec, n)):
+        print(f"bare fork round trip in a process loaded like a forker, {how} (no protocol, no confinement): "
+              f"{like * 1e3:.2f} ms/program, CPU {like_cpu * 1e3:.2f} ms; the sandbox round trip is "
+              f"{per / like:.2f}x its wall time and {per_cpu / like_cpu:.2f}x its CPU")
 
     programs = [program] * args.programs
     for workers in (1, 2):
@@ -132,15 +134,15 @@ def main() -> None:
               f"per evaluation per worker; CPU {cpu / len(programs) * 1e3:.2f} ms per evaluation, all processes)")
 
 
-def forker_like_fork(program: str, spec, n: int) -> tuple[float, float]:
-    """(wall, CPU) seconds per bare fork round trip in a fresh interpreter loaded like a forker."""
+def forker_like_fork(program: str, spec, n: int) -> list[tuple[float, float]]:
+    """(wall, CPU) seconds per bare fork round trip in a fresh interpreter loaded like a forker:
+    with ``os.fork`` and with the forker's own ``fork``."""
     from elmcore.sandbox.runner import forker_environment
     env = forker_environment([os.path.abspath(p) if p else os.getcwd() for p in sys.path])
     done = subprocess.run([sys.executable, "-c", FORKER_LIKE, spec.harness, json.dumps(dict(spec.modules)),
                            json.dumps(list(spec.preload)), str(n)], input=program, capture_output=True,
                           text=True, env=env, cwd="/", check=True)
-    wall, cpu = done.stdout.split()
-    return float(wall), float(cpu)
+    return [(float(wall), float(cpu)) for wall, cpu in (line.split() for line in done.stdout.splitlines())]
 
 
 def cpu_seconds() -> float:
