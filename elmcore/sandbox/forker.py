@@ -162,9 +162,6 @@ class Forker:
         tempfile.gettempdir()  # fixed now: the environment below changes per child
         self.environment = dict(os.environ)  # the forker's own, for importing (BLAS reads it)
         self.child_environment: dict[str, str] | None = None
-        # limits that hold for the forker as well as for every child: set once, inherited
-        resource.setrlimit(resource.RLIMIT_FSIZE, (FSIZE_LIMIT, FSIZE_LIMIT))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         self.devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         if self.seccomp:
             seccomp.prepared()  # packed once; each child only patches in its pid
@@ -396,11 +393,13 @@ def write_all(fd: int, data: bytes) -> None:
 def _confine(limits: tuple[int, int], workdir: str, forker: Forker, parent: int, ruleset: int | None) -> None:
     """Everything between fork and the program's first line, in this order: limits, quiet
     stdio, scratch dir, identity, death with the parent, Landlock, seccomp. The forker has
-    already set what it shares with its children: the file size and core dump limits and
-    the environment (``HOME`` and ``TMPDIR`` the scratch directory, ``PATH``, nothing else)."""
+    already set the environment (``HOME`` and ``TMPDIR`` the scratch directory, ``PATH``,
+    nothing else) and opened /dev/null."""
     cpu, memory = limits
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FSIZE_LIMIT, FSIZE_LIMIT))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     for fd in (0, 1, 2):  # sys.stdout and sys.stderr write to 1 and 2
         os.dup2(forker.devnull, fd)
     os.close(forker.devnull)
