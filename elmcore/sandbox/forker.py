@@ -30,13 +30,13 @@ import faulthandler
 import importlib
 import json
 import os
+import random
 import resource
 import select
 import signal
 import socket
 import stat
 import sys
-import random
 import tempfile
 import threading
 import time
@@ -75,7 +75,7 @@ _PREPARED: dict[tuple[Any, ...], tuple[Callable[..., Any], dict[str, Any]]] = {}
 
 # The C library's fork, called with the GIL held (PyDLL): the child skips the interpreter's
 # after-fork work (``os.register_at_fork`` hooks of threading and random), which writes to
-# some 170 of the forker's pages and costs each child about a millisecond of copying them.
+# some 170 of the forker's pages and costs each child up to a millisecond of copying them.
 # Done only where that work has nothing to do: the forker has no other thread (so no lock
 # is held by one, and the child's thread state, GIL and import lock are as the forker's);
 # the child then reseeds ``random`` itself, as random's own hook does.
@@ -93,7 +93,10 @@ def fork() -> int:
     if pid < 0:
         raise OSError(ctypes.get_errno(), f"fork: {os.strerror(ctypes.get_errno())}")
     if pid == 0:
-        random.seed()
+        try:
+            random.seed()
+        except Exception:  # noqa: S110 - as for a failing after-fork hook: the child goes on
+            pass
     return pid
 
 
