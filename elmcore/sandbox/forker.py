@@ -195,10 +195,15 @@ class Forker:
 
     def set_environment(self, environment: dict[str, str]) -> None:
         """Make ``environment`` this process's whole environment (a forked child inherits it)."""
-        if self.child_environment != environment:
+        current = self.child_environment
+        if current is not None and current.keys() == environment.keys():  # a new scratch directory
+            for key, value in environment.items():
+                if current[key] != value:
+                    os.environ[key] = value
+        elif current != environment:
             os.environ.clear()
             os.environ.update(environment)
-            self.child_environment = None if environment is self.environment else environment
+        self.child_environment = None if environment is self.environment else environment
 
     def run(self, sock: socket.socket, spec: dict[str, Any]) -> None:
         if (spec["harness"], tuple(sorted(spec["modules"].items())), tuple(spec["preload"])) not in _PREPARED:
@@ -425,10 +430,16 @@ def _confine(limits: tuple[int, int], workdir: str, forker: Forker, parent: int,
         seccomp.install(os.getpid())
 
 
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+
+
 def _address_space_bytes() -> int:
-    with open("/proc/self/statm", "rb") as fh:
-        pages = int(fh.read().split()[0])
-    return pages * os.sysconf("SC_PAGE_SIZE")
+    """This process's address space in bytes (/proc/self/statm, read without a file object)."""
+    fd = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return int(os.read(fd, 256).split()[0]) * _PAGE_BYTES
+    finally:
+        os.close(fd)
 
 
 if __name__ == "__main__":
