@@ -24,15 +24,23 @@ from elmcore.interfaces import Domain
 from elmcore.types import Child, Outcome
 
 
-def program_key(domain: Domain, program: str) -> str:
+def program_key(domain: Domain, program: str, normalised: str | None = None) -> str:
     """The hash under which ``program`` is compared: sha256 of the domain's normalised
-    text. A normaliser that fails compares the program as it is."""
+    text. A normaliser that fails compares the program as it is. ``normalised``: the
+    program's default normal form (``Child.normalised``: parsed and unparsed) when the
+    operator already made it, used where the domain keeps the default normalisation."""
     try:
+        if normalised is not None and type(domain).normalise is Domain.normalise:
+            return _hash(normalised)
         text = domain.normalise(program)
         if not isinstance(text, str):
             text = program
     except Exception:  # a domain's normaliser must not stop the run; the raw text is a safe key
         text = program
+    return _hash(text)
+
+
+def _hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -70,7 +78,7 @@ class Proposals:
             cid = self.first_id + len(self.children)
             key = original = None
             if evaluated(child):
-                key = program_key(domain, child.program or "")
+                key = program_key(domain, child.program or "", child.normalised)
                 original = seen.get(key)
                 if original is None:
                     seen[key] = cid

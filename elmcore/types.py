@@ -103,6 +103,9 @@ class Child:
     outcome: Outcome | None = None
     reason: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    # ``ast.unparse(ast.parse(program))`` when the operator already has it (GP parses every
+    # child to check it): finding duplicates then need not parse the program again. Not stored.
+    normalised: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass

@@ -58,6 +58,9 @@ class MutationFailed(Exception):
 class MutationResult:
     program: str
     edits: tuple[str, ...]
+    # ``ast.unparse(ast.parse(program))`` (the default normal form the engine compares programs
+    # in), made from the check that the child parses; not part of equality
+    normalised: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -149,8 +152,12 @@ def _mutate_tree(tree: ast.Module, sites: list[_Site], rng: np.random.Generator,
         program = ast.unparse(tree) + "\n"
     except (RecursionError, ValueError, AttributeError, TypeError) as exc:
         raise MutationFailed(f"child cannot be written back as source: {type(exc).__name__}: {exc}") from None
-    _parse(program, "child")
-    return MutationResult(program=program, edits=tuple(edits))
+    tree = _parse(program, "child")
+    try:
+        normalised: str | None = ast.unparse(tree)
+    except (ValueError, RecursionError, MemoryError):  # the engine then tries, and fails, as before
+        normalised = None
+    return MutationResult(program=program, edits=tuple(edits), normalised=normalised)
 
 
 def _parse(source: str, which: str) -> ast.Module:

@@ -92,4 +92,6 @@ class GPMutator(Mutator):
             result = mutate_source(parent.program, rng, settings, self.cache)
         except MutationFailed as exc:
             return failed_child(parent, OPERATOR_NAME, str(exc), no_edit=exc.no_edit)
-        return edited_child(parent, result.program, OPERATOR_NAME, result.edits, self.context.file_name)
+        child = edited_child(parent, result.program, OPERATOR_NAME, result.edits, self.context.file_name)
+        child.normalised = result.normalised  # finding duplicates need not parse the child again
+        return child

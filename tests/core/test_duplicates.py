@@ -115,6 +115,34 @@ def test_a_domain_may_say_how_it_normalises():
     assert program_key(Failing(), "x = 1") != program_key(Failing(), "x  =  1")  # the raw text, no crash
 
 
+def test_a_normal_form_the_operator_made_gives_the_same_key_and_a_domain_normaliser_still_rules():
+    """GP hands the engine each child's default normal form (``Child.normalised``); the key
+    from it is the key from the text, and a domain with its own normalisation is asked."""
+    import numpy as np
+
+    from elm_gp.ast_mutation import MutationSettings, mutate_source
+
+    domain = NumberDomain()
+    parent = "def value():\n    x = (1 + 2) * 3.5\n    y = [x, -1, 2 ** -3]\n    return x - (y[0] - 2)\n"
+    rng = np.random.default_rng(3)
+    made = 0
+    for _ in range(60):
+        try:
+            result = mutate_source(parent, rng, MutationSettings(), None)
+        except Exception:
+            continue
+        made += 1
+        assert result.normalised is not None
+        assert program_key(domain, result.program, result.normalised) == program_key(domain, result.program)
+    assert made > 30
+
+    class CaseBlind(NumberDomain):
+        def normalise(self, program):
+            return program.lower()
+
+    assert program_key(CaseBlind(), "X = 1", "X = 1") == program_key(CaseBlind(), "x = 1")
+
+
 # -- a run ----------------------------------------------------------------------------------------
 def test_duplicates_cost_no_evaluation_and_are_stored(pm, tmp_path):
     engine = Engine.start(tmp_path / "r", config(pm, "shift", "mutator.variants=10"), pm)
