@@ -152,9 +152,9 @@ def _mutate_tree(tree: ast.Module, sites: list[_Site], rng: np.random.Generator,
         program = ast.unparse(tree) + "\n"
     except (RecursionError, ValueError, AttributeError, TypeError) as exc:
         raise MutationFailed(f"child cannot be written back as source: {type(exc).__name__}: {exc}") from None
-    tree = _parse(program, "child")
+    checked = _parse(program, "child")
     try:
-        normalised: str | None = ast.unparse(tree)
+        normalised: str | None = ast.unparse(checked)
     except (ValueError, RecursionError, MemoryError):  # the engine then tries, and fails, as before
         normalised = None
     return MutationResult(program=program, edits=tuple(edits), normalised=normalised)
