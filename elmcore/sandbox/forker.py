@@ -100,11 +100,15 @@ def fork() -> int:
     return pid
 
 
+def _prepared_key(harness: str, modules: dict[str, str], preload: tuple[str, ...] | list[str]) -> tuple[Any, ...]:
+    return harness, tuple(sorted(modules.items())), tuple(preload)
+
+
 def prepare(harness: str, modules: dict[str, str], preload: tuple[str, ...] | list[str]
             ) -> tuple[Callable[..., Any], dict[str, Any]]:
     """Import the harness and the modules programs may use, once, before any fork, so each
     child starts with them loaded."""
-    key = (harness, tuple(sorted(modules.items())), tuple(preload))
+    key = _prepared_key(harness, modules, preload)
     if key not in _PREPARED:
         function = load_callable(harness)
         loaded = {alias: importlib.import_module(real) for alias, real in modules.items()}
@@ -164,7 +168,7 @@ class Forker:
             importlib.import_module(name)
         tempfile.gettempdir()  # fixed now: the environment below changes per child
         self.environment = dict(os.environ)  # the forker's own, for importing (BLAS reads it)
-        self.child_environment: dict[str, str] | None = None
+        self.current_environment = self.environment  # what os.environ holds now
         self.devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         if self.seccomp:
             seccomp.prepared()  # packed once; each child only patches in its pid
@@ -195,18 +199,18 @@ class Forker:
 
     def set_environment(self, environment: dict[str, str]) -> None:
         """Make ``environment`` this process's whole environment (a forked child inherits it)."""
-        current = self.child_environment
-        if current is not None and current.keys() == environment.keys():  # a new scratch directory
+        current = self.current_environment
+        if current.keys() == environment.keys():  # e.g. a new scratch directory: change what differs
             for key, value in environment.items():
                 if current[key] != value:
                     os.environ[key] = value
-        elif current != environment:
+        else:
             os.environ.clear()
             os.environ.update(environment)
-        self.child_environment = None if environment is self.environment else environment
+        self.current_environment = environment
 
     def run(self, sock: socket.socket, spec: dict[str, Any]) -> None:
-        if (spec["harness"], tuple(sorted(spec["modules"].items())), tuple(spec["preload"])) not in _PREPARED:
+        if _prepared_key(spec["harness"], spec["modules"], spec["preload"]) not in _PREPARED:
             self.set_environment(self.environment)  # import with the forker's own environment
         harness, modules = prepare(spec["harness"], spec["modules"], spec["preload"])
         if self.landlock_abi:
